@@ -1,0 +1,39 @@
+"""The one place the CLI prints results: JSON with stable field names, or a human table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON; non-ASCII text stays readable."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console on the current stdout (or stderr); resolved at call time so tests can capture it."""
+    from rich.console import Console
+
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False)
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+    """Print rows as a table. Cells are shown verbatim: rich markup in user data is never interpreted."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+    console().print(table)
+
+
+def print_lines(lines: Iterable[str]) -> None:
+    """Print plain lines (no markup interpretation)."""
+    for line in lines:
+        sys.stdout.write(line + "\n")
