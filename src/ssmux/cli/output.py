@@ -37,3 +37,28 @@ def print_lines(lines: Iterable[str]) -> None:
     """Print plain lines (no markup interpretation)."""
     for line in lines:
         sys.stdout.write(line + "\n")
+
+
+def print_text_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print rows as a plain aligned table without importing rich (keeps quick commands quick).
+
+    Cells are shown verbatim on one line; a line break inside a cell is shown as ``⏎``. ``None`` is empty.
+    """
+    import unicodedata
+
+    def cell_text(cell: Any) -> str:
+        text = "" if cell is None else str(cell)
+        return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
+
+    def width(text: str) -> int:
+        # East Asian wide/full-width characters take two terminal columns; combining marks take none.
+        return sum(
+            0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+            for ch in text
+        )
+
+    table = [[cell_text(c) for c in columns], *([cell_text(c) for c in row] for row in rows)]
+    widths = [max(width(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        padded = [text + " " * (widths[i] - width(text)) for i, text in enumerate(line)]
+        sys.stdout.write("  ".join(padded).rstrip() + "\n")
