@@ -1,0 +1,74 @@
+"""Version rules that steer features between client and agent (``docs/ssm-protocol.md`` §8.1, §8.4, §11).
+
+Both ends must agree on port-forwarding mode, and each decides on its own: the plugin from the agent's
+version, the agent from the client's version. Two comparison styles exist in the real code:
+
+* the plugin's (``versionvalidator.go``): "strictly greater than", both versions must have the same
+  number of numeric components, anything unparsable counts as "not supported";
+* the agent's (``versionutil.Compare``): numeric components, missing ones count as 0.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MUX_AGENT_AFTER",
+    "MUX_CLIENT_MIN",
+    "SMUX_KEEPALIVE_OFF_AFTER_AGENT",
+    "SMUX_KEEPALIVE_OFF_AFTER_CLIENT",
+    "TERMINATE_FLAG_AGENT_AFTER",
+    "agent_greater_than",
+    "client_at_least",
+    "client_greater_than",
+    "parse_version",
+]
+
+#: The plugin uses smux for LocalPortForwarding only with an agent newer than this.
+MUX_AGENT_AFTER = "3.0.196.0"
+#: The agent uses smux for LocalPortForwarding only with a client at least this version.
+MUX_CLIENT_MIN = "1.1.70"
+#: The plugin turns smux keepalive off with an agent newer than this.
+SMUX_KEEPALIVE_OFF_AFTER_AGENT = "3.1.1511.0"
+#: The agent turns smux keepalive off with a client newer than this.
+SMUX_KEEPALIVE_OFF_AFTER_CLIENT = "1.2.331.0"
+#: The plugin sends the TerminateSession flag (instead of calling the API) to an agent newer than this.
+TERMINATE_FLAG_AGENT_AFTER = "2.3.722.0"
+
+
+def parse_version(text: str | None) -> tuple[int, ...] | None:
+    """Return the numeric components of ``text`` (``"3.3.987.0"`` -> ``(3, 3, 987, 0)``), or None."""
+    if not text:
+        return None
+    parts = text.strip().split(".")
+    if not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+def agent_greater_than(agent_version: str | None, threshold: str) -> bool:
+    """The plugin's rule: True if ``agent_version`` > ``threshold`` with the same component count."""
+    agent, limit = parse_version(agent_version), parse_version(threshold)
+    if agent is None or limit is None or len(agent) != len(limit):
+        return False
+    return agent > limit
+
+
+def _compare_padded(version: str | None, threshold: str) -> int | None:
+    mine, limit = parse_version(version), parse_version(threshold)
+    if mine is None or limit is None:
+        return None
+    width = max(len(mine), len(limit))
+    padded_mine = mine + (0,) * (width - len(mine))
+    padded_limit = limit + (0,) * (width - len(limit))
+    return (padded_mine > padded_limit) - (padded_mine < padded_limit)
+
+
+def client_at_least(client_version: str | None, threshold: str) -> bool:
+    """The agent's rule: True if ``client_version`` >= ``threshold`` (missing components are 0)."""
+    result = _compare_padded(client_version, threshold)
+    return result is not None and result >= 0
+
+
+def client_greater_than(client_version: str | None, threshold: str) -> bool:
+    """The agent's rule: True if ``client_version`` > ``threshold`` (missing components are 0)."""
+    result = _compare_padded(client_version, threshold)
+    return result is not None and result > 0
