@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The venv's bin goes first on PATH: the tests run the installed `ssmux` and `aws` as a user would.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 demo: $(STAMP)
 	$(BIN)/ssmux demo

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The emulator fixtures (`demo_emulator`, session-scoped) are shared by every e2e test folder.
+pytest_plugins = ["tests.support.emulator"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

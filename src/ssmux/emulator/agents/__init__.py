@@ -1,0 +1,78 @@
+"""The emulated SSM agent's session plugins, and the choice of one for a session.
+
+=========================  ========================================================================
+Session type               Agent
+=========================  ========================================================================
+Standard_Stream            :class:`~.shell.ShellAgent`: the session's command (a shell) in a pty
+InteractiveCommands        :class:`~.shell.ShellAgent`: ``sh -c <command>`` in a pty
+NonInteractiveCommands     :class:`~.command.CommandAgent`: pipes, stdout/stderr/exit code apart
+Port                       :class:`~.portmux.MuxPortAgent` (smux) for LocalPortForwarding with a client
+                           >= 1.1.70, else :class:`~.port.BasicPortAgent` (spec §8.1)
+=========================  ========================================================================
+
+The shell agent imports POSIX-only modules when it starts, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ssmux.emulator.agents.base import Agent, AgentHost
+from ssmux.emulator.sessions import EmulatedSession, SessionType
+from ssmux.errors import SessionError
+
+__all__ = ["Agent", "AgentHost", "create_agent", "default_shell"]
+
+
+def default_shell() -> list[str]:
+    """What a shell session runs when the session names no command: ``$SHELL``, else ``/bin/sh``."""
+    shell = os.environ.get("SHELL", "")
+    return [shell] if shell else ["/bin/sh"]
+
+
+def create_agent(
+    session: EmulatedSession,
+    host: AgentHost,
+    *,
+    uses_smux: bool,
+    smux_keepalive: bool = False,
+    output_start_delay: float | None = None,
+) -> Agent:
+    """Build the agent plugin for ``session`` (not started yet).
+
+    Args:
+        session: the session from the registry.
+        host: the data channel the agent talks through.
+        uses_smux: the protocol's §8.1 decision for a Port session (type and ClientVersion).
+        smux_keepalive: whether mux mode sends keepalive NOPs (ClientVersion not newer than 1.2.331.0).
+        output_start_delay: seconds a shell waits before its output is read (None: the default).
+
+    Raises:
+        SessionError: the session's properties do not describe something the agent can run.
+    """
+    kind = session.session_type
+    if kind in (SessionType.STANDARD_STREAM, SessionType.INTERACTIVE_COMMANDS):
+        from ssmux.emulator.agents.shell import ShellAgent
+
+        argv = session.command or default_shell()
+        if output_start_delay is None:
+            return ShellAgent(host, argv, env=session.env)
+        return ShellAgent(host, argv, env=session.env, output_start_delay=output_start_delay)
+    if kind == SessionType.NON_INTERACTIVE_COMMANDS:
+        from ssmux.emulator.agents.command import CommandAgent
+
+        return CommandAgent(host, session.command or default_shell(), env=session.env)
+    if kind == SessionType.PORT:
+        properties = session.properties or {}
+        port_text = str(properties.get("portNumber", "")).strip()
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SessionError(f"Port number is empty or invalid in session properties: {port_text!r}")
+        destination = str(properties.get("host") or "localhost")
+        if uses_smux:
+            from ssmux.emulator.agents.portmux import MuxPortAgent
+
+            return MuxPortAgent(host, destination, int(port_text), keepalive=smux_keepalive)
+        from ssmux.emulator.agents.port import BasicPortAgent
+
+        return BasicPortAgent(host, destination, int(port_text), str(properties.get("type", "")))
+    raise SessionError(f"session type {kind!r} is not supported by the emulator's agent")

@@ -1,0 +1,162 @@
+"""Shell agent: Standard_Stream and InteractiveCommands sessions, a real program in a real pty (spec §7.2).
+
+* The session's command (a shell, or ``sh -c <command>`` for InteractiveCommands, resolved by the API side)
+  runs in a new pty with ``TERM=xterm-256color`` and ``LANG=C.UTF-8`` when LANG is unset.
+* Keys are written to the pty master as they come; the line discipline makes ``0x03`` a SIGINT.
+* Size messages set the window size (``TIOCSWINSZ``); the kernel sends SIGWINCH.
+* Output is read after a short start delay (the agent waits 1 s) and only while the channel is writable
+  (pause semantics); the protocol layer sends it in messages of at most 1024 bytes, never splitting a
+  UTF-8 sequence between two of them. (The agent reads 1024 bytes at a time; reading more per system call
+  gives the same messages for less work.)
+* When the program exits (end of pty output, or the child gone and the pty quiet), the agent asks the
+  host to finish: drain, then channel_closed. The shell's exit status is not sent: the service reports
+  none for shells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ssmux.emulator.agents.base import READ_SIZE, SINK_LIMIT, Agent, AgentHost, wait_readable
+
+if TYPE_CHECKING:
+    from ssmux.emulator.ptyproc import PtyProcess
+
+log = logging.getLogger(__name__)
+
+#: Seconds between starting the program and the first read of its output. The real agent waits 1 s so the
+#: shell profile runs first; the emulator has no profile to run, so it waits just long enough to start.
+OUTPUT_START_DELAY = 0.05
+
+#: How often the pump checks that the child is still alive while the pty is quiet.
+CHILD_POLL_INTERVAL = 0.25
+
+
+class ShellAgent(Agent):
+    """A program in a pty, relayed to the client.
+
+    Args:
+        host: the data channel.
+        argv: program and arguments.
+        env: extra environment variables (on top of this process's environment and TERM/LANG).
+        cwd: working directory (default: the user's home directory when it exists).
+        output_start_delay: seconds to wait before the first read of output.
+    """
+
+    def __init__(
+        self,
+        host: AgentHost,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        output_start_delay: float = OUTPUT_START_DELAY,
+    ) -> None:
+        super().__init__(host)
+        self.argv = list(argv)
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self.output_start_delay = output_start_delay
+        self.process: PtyProcess | None = None
+        self._keys = bytearray()  # keys the pty could not take yet (its input queue was full)
+        self._writer_registered = False
+        self._stopped = False
+
+    @property
+    def ready(self) -> bool:
+        """Input is taken once the pty exists (before that the client resends, spec §7.2) and keeps up."""
+        return self.process is not None and not self._stopped and len(self._keys) < SINK_LIMIT
+
+    async def start(self) -> None:
+        """Spawn the program in a pty and start relaying its output."""
+        from ssmux.emulator.ptyproc import PtyProcess  # POSIX only; imported when a shell is needed
+
+        env = dict(os.environ)
+        env.update(self.env)
+        env["TERM"] = "xterm-256color"
+        if not env.get("LANG"):
+            env["LANG"] = "C.UTF-8"
+        cwd = self.cwd
+        if cwd is None:
+            home = env.get("HOME", "")
+            cwd = home if home and os.path.isdir(home) else None  # noqa: PTH112 - a str path from the env
+        self.process = PtyProcess.spawn(self.argv, env=env, cwd=cwd)
+        log.debug("shell started: pid %s", self.process.pid)
+        self.spawn(self._pump(), name=f"pty-pump-{self.process.pid}")
+
+    def on_input(self, data: bytes) -> None:
+        """Write the keys to the pty; what it cannot take now is written when it drains."""
+        if self.process is None or self._stopped:
+            return
+        self._keys += data
+        self._write_keys()
+
+    def on_resize(self, cols: int, rows: int) -> None:
+        """Set the pty's window size."""
+        if self.process is not None and not self._stopped:
+            with contextlib.suppress(OSError):
+                self.process.resize(cols, rows)
+
+    async def stop(self) -> None:
+        """Kill the program and everything in its session, reap it, close the pty."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._unregister_writer()
+        await self.cancel_tasks()
+        if self.process is not None:
+            # close() may wait up to its grace period for stubborn jobs: keep the loop free meanwhile.
+            await asyncio.to_thread(self.process.close)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _write_keys(self) -> None:
+        assert self.process is not None
+        try:
+            while self._keys:
+                written = self.process.write(bytes(self._keys[:4096]))
+                if written == 0:
+                    break
+                del self._keys[:written]
+        except OSError as error:
+            log.debug("pty write failed: %s", error)
+            self._keys.clear()
+        if self._keys and not self._writer_registered:
+            asyncio.get_running_loop().add_writer(self.process.fd, self._write_keys)
+            self._writer_registered = True
+        elif not self._keys:
+            self._unregister_writer()
+
+    def _unregister_writer(self) -> None:
+        if self._writer_registered and self.process is not None:
+            asyncio.get_running_loop().remove_writer(self.process.fd)
+        self._writer_registered = False
+
+    async def _pump(self) -> None:
+        process = self.process
+        assert process is not None
+        await asyncio.sleep(self.output_start_delay)
+        while not self._stopped:
+            await self.host.writable()
+            try:
+                data = process.read(READ_SIZE)
+            except BlockingIOError:
+                # Quiet pty: if the program has exited (a background job may still hold the pty open),
+                # the session is over.
+                if not await wait_readable(process.fd, CHILD_POLL_INTERVAL) and process.poll() is not None:
+                    break
+                continue
+            except OSError as error:
+                log.debug("pty read failed: %s", error)
+                break
+            if not data:
+                break
+            # The protocol layer cuts this into <= 1024-byte messages and holds back a split character.
+            self.host.send_output(data)
+            await asyncio.sleep(0)  # let the writer send between reads of a busy pty
+        self._unregister_writer()
+        self.host.finish()

@@ -1,0 +1,262 @@
+"""One emulator run: moto and our SSM API on one loopback port, the data channel on another.
+
+Start-up order matters for the ready line to mean "ready": seed moto, start the data-channel server in its
+own thread and event loop, start the threaded WSGI server, send one request of every service through it so
+the first real call is fast, write the AWS config files, and only then print the ready line::
+
+    {"endpoint": "http://127.0.0.1:PORT", "aws_config_file": "...", "aws_shared_credentials_file": "..."}
+
+Stopping (SIGINT/SIGTERM) goes the other way: stop taking API calls, ask the data channel to end every
+session (it reaps every pty and child), stop its loop, remove a temporary config folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ssmux.emulator.faults import Faults
+from ssmux.emulator.scenario import Scenario, ScenarioProfile, load_scenario
+from ssmux.errors import InvalidValue
+
+log = logging.getLogger("ssmux.emulator")
+
+DC_START_TIMEOUT = 15.0
+DC_STOP_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """What ``ssmux emulator`` was asked for."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    scenario: str | Path = "demo"
+    aws_config_dir: Path | None = None
+    faults: Faults = field(default_factory=Faults)
+    allow_remote: bool = False
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse an address other than loopback unless ``allow_remote`` says so explicitly."""
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise InvalidValue(f"--host {host!r} is not an IP address: use 127.0.0.1 (or ::1)") from None
+    if not address.is_loopback and not allow_remote:
+        raise InvalidValue(
+            f"--host {host} would let other machines reach the emulator and its shells: "
+            "add --allow-remote if you really mean it"
+        )
+
+
+class Emulator:
+    """Everything of one emulator run. :meth:`start` returns the ready information; :meth:`stop` undoes it."""
+
+    def __init__(self, options: EmulatorOptions) -> None:
+        check_host(options.host, options.allow_remote)
+        self.options = options
+        self.scenario: Scenario = load_scenario(options.scenario)
+        self._server: Any = None
+        self._server_thread: threading.Thread | None = None
+        self._dc: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._temporary_dir: Path | None = None
+
+    def start(self) -> dict[str, str]:
+        """Bring everything up; returns the ready line's fields."""
+        started = time.perf_counter()
+        from ssmux.emulator.fleet import Fleet, prepare_moto_environment
+
+        prepare_moto_environment()
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from ssmux.emulator.api import EmulatorApi
+        from ssmux.emulator.sessions import SessionRegistry
+        from ssmux.emulator.ssm_api import SsmApi
+
+        self._bind_http()  # first: a busy port fails before anything else starts
+        fleet = Fleet(self.scenario)
+        fleet.seed()
+        seeded = time.perf_counter()
+        registry = SessionRegistry()
+        self._start_data_channel(registry)
+        ssm = SsmApi(fleet, registry, self._dc.stream_url)
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self._serve_http(EmulatorApi(moto_app, self.scenario, ssm, self.options.faults))
+        endpoint = f"http://{_url_host(self.options.host)}:{self._server.socket.getsockname()[1]}"
+        _warm_up(moto_app, self.scenario)
+        config_dir = self.options.aws_config_dir
+        if config_dir is None:
+            self._temporary_dir = config_dir = Path(tempfile.mkdtemp(prefix="ssmux-emulator-"))
+        from ssmux.emulator.awsconfig import write_aws_config
+
+        files = write_aws_config(config_dir, self.scenario, endpoint)
+        log.info(
+            "ready in %.2f s (seeding %.2f s): %d profiles, %d instances, API %s, data channel port %d",
+            time.perf_counter() - started, seeded - started, len(self.scenario.profiles),
+            len(self.scenario.instances), endpoint, self._dc.port,
+        )  # fmt: skip
+        return {
+            "endpoint": endpoint,
+            "aws_config_file": str(files.config_file),
+            "aws_shared_credentials_file": str(files.credentials_file),
+        }
+
+    def stop(self) -> None:
+        """Stop serving, end every session (no orphan shells), and clean up; safe to call twice."""
+        if self._server is not None:
+            if self._server_thread is not None:  # shutdown() waits for serve_forever(), so only if it runs
+                self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._server_thread is not None:
+            self._server_thread.join(5)
+            self._server_thread = None
+        if self._loop is not None:
+            loop = self._loop
+            if self._dc is not None:
+                try:
+                    asyncio.run_coroutine_threadsafe(self._dc.stop(), loop).result(DC_STOP_TIMEOUT)
+                except Exception:
+                    log.exception("the data channel did not stop cleanly")
+            loop.call_soon_threadsafe(loop.stop)
+            if self._loop_thread is not None:
+                self._loop_thread.join(5)
+            if not loop.is_running():
+                loop.close()
+            self._loop = None
+        if self._temporary_dir is not None:
+            shutil.rmtree(self._temporary_dir, ignore_errors=True)
+            self._temporary_dir = None
+
+    def _start_data_channel(self, registry: Any) -> None:
+        from ssmux.emulator.datachannel import DataChannelServer
+
+        self._loop = loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=loop.run_forever, name="data-channel", daemon=True)
+        self._loop_thread.start()
+        # No faults argument: each session carries its own (the command line merged with its profile's).
+        self._dc = DataChannelServer(registry, host=self.options.host)
+        asyncio.run_coroutine_threadsafe(self._dc.start(), loop).result(DC_START_TIMEOUT)
+
+    def _bind_http(self) -> None:
+        import socket
+
+        from werkzeug.serving import make_server
+
+        from ssmux.emulator.httpserver import QuietRequestHandler
+
+        # Bind ourselves: werkzeug prints its own message and exits on a busy port.
+        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
+        try:
+            listener = socket.create_server(
+                (self.options.host, self.options.port), family=family, backlog=128
+            )
+        except OSError as error:
+            raise InvalidValue(
+                f"cannot listen on {self.options.host} port {self.options.port}: {error.strerror}; "
+                "pick another --port, or 0 to let the system choose"
+            ) from None
+        with listener:  # werkzeug takes a duplicate of the descriptor
+            self._server = make_server(
+                self.options.host,
+                listener.getsockname()[1],
+                _not_ready,
+                threaded=True,
+                request_handler=QuietRequestHandler,
+                fd=listener.fileno(),
+            )
+
+    def _serve_http(self, app: Any) -> None:
+        self._server.app = app
+        self._server_thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+        self._server_thread.start()
+
+
+def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    # Never called: the server only serves once the real application is in place.
+    start_response("503 Service Unavailable", [("Content-Length", "0")])
+    return []
+
+
+def run(options: EmulatorOptions, out: IO[str] | None = None) -> int:
+    """Run the emulator until SIGINT/SIGTERM: print the ready line on ``out`` (stdout), log to stderr."""
+    out = out or sys.stdout
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    emulator = Emulator(options)
+    try:
+        ready = emulator.start()
+        out.write(json.dumps(ready) + "\n")
+        out.flush()
+        if out is sys.stdout:
+            # The ready line is all stdout ever carries: stray prints (moto has some) go to the log, and
+            # whoever reads stdout sees it end right after the ready line.
+            os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        while not stop.wait(1.0):  # a timeout, so signals are handled promptly on every platform
+            pass
+        log.info("stopping")
+    finally:
+        emulator.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _warm_up(moto_app: Any, scenario: Scenario) -> None:
+    """Call every service once, straight into moto: it builds its per-service apps and models lazily.
+
+    Straight into moto, not through our middleware, so a denied, throttled or slow profile warms up too
+    (and fast); our own handlers are imported here as well. moto's SSM is left cold on purpose: the SSM
+    calls ssmux makes are ours, and moto's first SSM call loads AWS's public parameters (~1 s).
+    """
+    from werkzeug.test import Client
+
+    from ssmux.emulator import ec2_instances, ssm_api  # noqa: F401 - imported now rather than on a first call
+
+    client = Client(moto_app)
+    for profile in scenario.profiles:
+        for region in scenario.regions(profile):
+            _post(client, profile, "ec2", region, "Action=DescribeVpcs&Version=2016-11-15")
+        _post(client, profile, "sts", profile.region, "Action=GetCallerIdentity&Version=2011-06-15")
+        _post(client, profile, "kms", profile.region, "{}", "TrentService.ListAliases")
+
+
+def _post(
+    client: Any, profile: ScenarioProfile, service: str, region: str, body: str, target: str = ""
+) -> None:
+    headers = _headers(profile.access_key_id, region, service, form=not target)
+    headers["x-moto-account-id"] = profile.account_id
+    if target:
+        headers["X-Amz-Target"] = target
+    client.post("/", data=body, headers=headers)
+
+
+def _headers(access_key: str, region: str, service: str, *, form: bool = False) -> dict[str, str]:
+    scope = f"{access_key}/20240101/{region}/{service}/aws4_request"
+    return {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0",
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"
+        if form
+        else "application/x-amz-json-1.1",
+    }

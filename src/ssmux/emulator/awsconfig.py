@@ -1,0 +1,61 @@
+"""The AWS ``config`` and ``credentials`` files that point boto3, the aws CLI and ssmux at the emulator.
+
+One profile per scenario profile: its keys in ``credentials``; its region, ``endpoint_url`` and JSON output
+in ``config``. botocore (1.31+) and the aws CLI honour ``endpoint_url`` from the config file, so setting
+``AWS_CONFIG_FILE`` and ``AWS_SHARED_CREDENTIALS_FILE`` is all a client needs. Both files are written to a
+temporary name and renamed, the credentials readable by the owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ssmux.emulator.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class AwsConfigFiles:
+    """Paths of the two files written for an emulator run."""
+
+    config_file: Path
+    credentials_file: Path
+
+
+def write_aws_config(directory: Path, scenario: Scenario, endpoint: str) -> AwsConfigFiles:
+    """Write ``config`` and ``credentials`` for every scenario profile into ``directory`` (made if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config_lines = ["# Written by `ssmux emulator`: every profile reaches the local emulator.", ""]
+    credential_lines = ["# Written by `ssmux emulator`: dummy keys, one account per profile.", ""]
+    for profile in scenario.profiles:
+        config_lines += [
+            f"[profile {profile.name}]",
+            f"region = {profile.region}",
+            f"endpoint_url = {endpoint}",
+            "output = json",
+            "",
+        ]
+        credential_lines += [
+            f"[{profile.name}]",
+            f"aws_access_key_id = {profile.access_key_id}",
+            f"aws_secret_access_key = {profile.secret_access_key}",
+            "",
+        ]
+    files = AwsConfigFiles(directory / "config", directory / "credentials")
+    _write_atomic(files.config_file, "\n".join(config_lines), mode=0o644)
+    _write_atomic(files.credentials_file, "\n".join(credential_lines), mode=0o600)
+    return files
+
+
+def _write_atomic(path: Path, text: str, *, mode: int) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(temporary).chmod(mode)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
