@@ -1,0 +1,284 @@
+"""Sync speed: many pairs at once against a slow endpoint, and one 20,000-instance pair; ``ls`` on that cache.
+
+Part 1 - 5 profiles x 4 regions, 300 running + 50 stopped instances each, emulator ``--latency-ms 100``:
+wall time of ``ssmux sync`` (a real process, as a user runs it) with the default concurrency, with one
+worker per pair, and with ``--concurrency 1`` (the reference's one-pair-after-another way), against the lower
+bound = the longest pair's chain of dependent calls x 100 ms. A pair's EC2 and SSM listings run side by
+side, so its chain is its longest listing (EC2 pages or SSM pages), not their sum; both are printed.
+
+Part 2 - 20,000 running instances in one pair, same latency: ``ssmux sync`` wall time and peak memory, then
+``ssmux ls QUERY`` (median of several runs; target < 150 ms) and its peak memory.
+
+Figures only, never assertions: numbers on a shared machine are noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+LATENCY_MS = 100
+PROFILES = 5
+REGIONS = ("eu-central-1", "eu-west-1", "us-east-1", "us-west-2")
+RUNNING = 300
+STOPPED = 50
+BIG = 20_000
+LS_RUNS = 15
+
+
+def say(*parts: str) -> None:
+    print(" ".join(parts), flush=True)
+
+
+def fleet_scenario() -> dict[str, Any]:
+    profiles = [
+        {"name": f"acct{n}", "account_id": f"{n:012d}", "region": REGIONS[0]} for n in range(1, PROFILES + 1)
+    ]
+    instances: list[dict[str, Any]] = []
+    for profile in profiles:
+        for region in REGIONS:
+            base = {"profile": profile["name"], "region": region, "tags": {"team": "web"}}
+            instances.append({**base, "name": "web", "count": RUNNING})
+            instances.append({**base, "name": "old", "count": STOPPED, "state": "stopped"})
+    return {"profiles": profiles, "instances": instances}
+
+
+def big_scenario() -> dict[str, Any]:
+    return {
+        "profiles": [{"name": "big", "account_id": "000000000099", "region": "eu-west-1"}],
+        "instances": [
+            {"profile": "big", "region": "eu-west-1", "name": "node", "count": BIG, "tags": {"team": "grid"}}
+        ],
+    }
+
+
+def child_env(env: dict[str, str], cache: Path) -> dict[str, str]:
+    """``env`` with bytecode cached (outside the tree), as an installed ssmux would have it."""
+    clean = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {**clean, "PYTHONPYCACHEPREFIX": str(cache)}
+
+
+def ssmux(*args: str, env: dict[str, str]) -> tuple[float, str, str]:
+    """Run the installed ssmux; returns (wall seconds, stdout, stderr)."""
+    argv = [str(Path(sys.executable).parent / "ssmux"), *args]
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return time.perf_counter() - started, done.stdout, done.stderr
+
+
+# Runs ssmux's entry point like the console script does, then reports its own peak RSS (VmHWM is per
+# address space, so unlike rusage it does not include the parent's memory from before exec).
+_PEAK_WRAPPER = """
+import sys
+from ssmux.cli.main import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+finally:
+    try:
+        with open("/proc/self/status") as status:
+            peak = next((line.split()[1] for line in status if line.startswith("VmHWM:")), "0")
+    except OSError:
+        peak = "0"
+    sys.stderr.write(f"\\nbench-peak-kib {peak}\\n")
+sys.exit(code)
+"""
+
+
+def ssmux_with_peak(*args: str, env: dict[str, str]) -> tuple[float, float, str, str]:
+    """Like :func:`ssmux`, plus the process's peak RSS in MiB (Linux; 0 elsewhere)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_WRAPPER, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    err, _, peak = done.stderr.rpartition("bench-peak-kib ")
+    return wall, int(peak.strip() or 0) / 1024, done.stdout, err.rstrip("\n")
+
+
+def enable_pairs(home: Path, pairs: list[tuple[str, str]]) -> None:
+    os.environ["SSMUX_HOME"] = str(home)
+    from ssmux.core import store
+    from ssmux.core.models import SyncPair
+
+    store.update_settings(
+        lambda s: replace(
+            s, sync_enabled=True, sync_only_running=True, sync_pairs=tuple(SyncPair(p, r) for p, r in pairs)
+        )
+    )
+
+
+def chains(emulator: Any, pairs: list[tuple[str, str]]) -> tuple[int, int]:
+    """(longest chain of dependent calls, most calls of one pair) over ``pairs``, counted from page events."""
+    from ssmux.core import aws
+    from ssmux.core.sync import SyncEvent, fetch_pair
+
+    for name, value in emulator.env().items():
+        os.environ[name] = value
+    aws.reset()
+    longest = most = 0
+    for aws_profile, region in pairs:
+        events: list[SyncEvent] = []
+        outcome = fetch_pair(aws_profile, region, progress=events.append)
+        if not outcome.ok:
+            raise SystemExit(f"bench: {aws_profile}/{region} failed: {outcome.error_message}")
+        ec2 = sum(1 for e in events if e.kind == "page" and e.service == "ec2")
+        ssm = sum(1 for e in events if e.kind == "page" and e.service == "ssm")
+        longest, most = max(longest, ec2, ssm), max(most, ec2 + ssm)
+    aws.reset()
+    return longest, most
+
+
+def engine_seconds(stdout: str) -> float:
+    return float(json.loads(stdout)["seconds"])
+
+
+def part_one(workdir: Path) -> None:
+    from tests.support.emulator import start_emulator
+
+    pairs = [(f"acct{n}", region) for n in range(1, PROFILES + 1) for region in REGIONS]
+    say(
+        f"scenario: {PROFILES} profiles x {len(REGIONS)} regions,",
+        f"{RUNNING} running + {STOPPED} stopped each; emulator --latency-ms {LATENCY_MS}",
+    )
+    started = time.perf_counter()
+    with start_emulator(
+        fleet_scenario(), "--latency-ms", str(LATENCY_MS), tmp_dir=workdir / "emu1"
+    ) as emulator:
+        print(f"emulator ready in {time.perf_counter() - started:.1f} s")
+        home = workdir / "home1"
+        home.mkdir()
+        enable_pairs(home, pairs)
+        env = child_env({**os.environ, **emulator.env(), "SSMUX_HOME": str(home)}, workdir / "pycache")
+        longest, most = chains(emulator, pairs[:1])
+        bound = longest * LATENCY_MS / 1000
+        print(f"one pair: {most} calls, longest dependent chain {longest} calls -> lower bound {bound:.2f} s "
+              f"(EC2+SSM one after the other would be {most * LATENCY_MS / 1000:.2f} s)")  # fmt: skip
+        runs: dict[str, list[tuple[float, float]]] = {}
+        for label, extra, repeat in (
+            ("default (--concurrency 16)", [], 3),
+            (f"--concurrency {len(pairs)} (one worker per pair)", ["--concurrency", str(len(pairs))], 3),
+            ("--concurrency 1 (sequential)", ["--concurrency", "1"], 1),
+        ):
+            for _ in range(repeat):
+                wall, out, _ = ssmux("sync", "--json", *extra, env=env)
+                data = json.loads(out)
+                failed = [p for p in data["pairs"] if p["status"] != "ok"]
+                if failed:
+                    print(f"  {label}: {len(failed)} pairs failed: {failed[0]['error']}")
+                runs.setdefault(label, []).append((wall, engine_seconds(out)))
+            total = data["instances"]
+        sequential = statistics.median(w for w, _ in runs["--concurrency 1 (sequential)"])
+        print(f"instances synced per run: {total} from {len(pairs)} pairs")
+        for label, measured in runs.items():
+            wall = statistics.median(w for w, _ in measured)
+            engine = statistics.median(e for _, e in measured)
+            say(
+                f"ssmux sync {label}: wall {wall:.2f} s (engine {engine:.2f} s, median of {len(measured)});",
+                f"x{wall / bound:.2f} of bound (engine x{engine / bound:.2f});",
+                f"{sequential / wall:.1f}x faster than sequential",
+            )
+
+
+def part_two(workdir: Path) -> None:
+    from tests.support.emulator import start_emulator
+
+    print(f"\nscenario: {BIG} running instances in one pair; emulator --latency-ms {LATENCY_MS}")
+    started = time.perf_counter()
+    with start_emulator(
+        big_scenario(), "--latency-ms", str(LATENCY_MS), tmp_dir=workdir / "emu2"
+    ) as emulator:
+        print(f"emulator ready in {time.perf_counter() - started:.1f} s")
+        home = workdir / "home2"
+        home.mkdir()
+        enable_pairs(home, [("big", "eu-west-1")])
+        env = child_env({**os.environ, **emulator.env(), "SSMUX_HOME": str(home)}, workdir / "pycache")
+        wall, peak, out, _ = ssmux_with_peak("sync", "--json", env=env)
+        data = json.loads(out)
+        [pair] = data["pairs"]
+        pages_ec2 = -(-BIG // 1000)
+        pages_ssm = -(-BIG // 50)
+        say(
+            f"ssmux sync: {pair['status']}, {pair['instances']} instances, wall {wall:.2f} s",
+            f"(engine {data['seconds']:.2f} s), peak RSS {peak:.0f} MiB; its chain: {pages_ssm} SSM pages",
+            f"(beside {pages_ec2} EC2 pages) = {pages_ssm * LATENCY_MS / 1000:.1f} s of latency",
+        )
+        if pair["status"] != "ok":
+            print(f"  the sync failed: {pair['error']['message']}")
+            print(f"  so `ls` below runs on a cache filled directly with {BIG} instances of the same shape")
+            seed_cache(home)
+        ssmux("ls", "warm-up", env=env)  # writes the bytecode cache, as an installed ssmux already has
+        for query, label in (("node-1999", "11 matches"), ("node-12345 grid", "1 match, two words")):
+            walls: list[float] = []
+            peaks: list[float] = []
+            for _ in range(LS_RUNS):
+                wall, peak, out, _ = ssmux_with_peak("ls", query, env=env)
+                walls.append(wall)
+                peaks.append(peak)
+            rows = len(out.splitlines()) - 1
+            median = statistics.median(walls)
+            say(
+                f"ssmux ls {query!r} ({label}, {rows} rows): median {median * 1000:.0f} ms,",
+                f"min {min(walls) * 1000:.0f} ms over {LS_RUNS} runs; peak RSS {max(peaks):.0f} MiB",
+                f"(target < 150 ms: x{median / 0.150:.2f})",
+            )
+        wall, peak, out, _ = ssmux_with_peak("ls", env=env)
+        say(
+            f"ssmux ls (no query, all {len(out.splitlines()) - 1} rows): {wall * 1000:.0f} ms,",
+            f"peak RSS {peak:.0f} MiB",
+        )
+        wall, peak, out, _ = ssmux_with_peak("ls", "--json", "node", env=env)
+        say(
+            f"ssmux ls --json node ({len(json.loads(out))} rows): {wall * 1000:.0f} ms,",
+            f"peak RSS {peak:.0f} MiB",
+        )
+
+
+def seed_cache(home: Path) -> None:
+    from ssmux.core.inventory import Instance, Inventory
+
+    items = [
+        Instance(
+            instance_id=f"i-{n:017x}",
+            aws_profile="big",
+            region="eu-west-1",
+            name=f"node-{n}",
+            state="running",
+            platform="linux",
+            private_ip=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}",
+            private_dns=f"ip-10-{n // 65536}-{n // 256 % 256}-{n % 256}.eu-west-1.compute.internal",
+            availability_zone="eu-west-1a",
+            tags={"Name": f"node-{n}", "team": "grid"},
+            ssm_managed=True,
+            ping_status="Online",
+        )
+        for n in range(1, BIG + 1)
+    ]
+    Inventory(home / "inventory.sqlite3").replace_pair("big", "eu-west-1", items)
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support.emulator
+    with tempfile.TemporaryDirectory(prefix="ssmux-bench-sync-") as folder:
+        workdir = Path(folder)
+        part_one(workdir)
+        part_two(workdir)
+
+
+if __name__ == "__main__":
+    main()

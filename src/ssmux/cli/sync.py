@@ -1,0 +1,179 @@
+"""``ssmux sync``: list the instances of every enabled (AWS CLI profile, region) pair into the cache.
+
+Pairs run concurrently (``--concurrency``, default 16). On a terminal a live line per pair shows its
+progress on stderr; otherwise one plain line per finished pair goes to stderr. The result (a table, or
+``--json``) goes to stdout. Exit status: 0 when every pair synced, 1 when any failed (the others are still
+saved), 130 on Ctrl-C (pairs already done are kept).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ssmux.errors import ExitStatus, InvalidValue
+
+if TYPE_CHECKING:
+    from ssmux.core.sync import Progress, SyncEvent, SyncResult
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """``PROFILE/REGION`` into ``(profile, region)``; split at the last ``/`` since regions have none.
+
+    Raises:
+        InvalidValue: not of that form, or an invalid profile name or region.
+    """
+    from ssmux.core.validation import validate_aws_profile_name, validate_region
+
+    aws_profile, sep, region = text.strip().rpartition("/")
+    if not sep or not aws_profile or not region:
+        raise InvalidValue(f"invalid pair {text!r}: write it as PROFILE/REGION, e.g. --pair prod/us-east-1")
+    return validate_aws_profile_name(aws_profile), validate_region(region)
+
+
+@click.command("sync")
+@click.option(
+    "--pair",
+    "pairs",
+    multiple=True,
+    metavar="PROFILE/REGION",
+    help="Sync this pair (repeatable); runs even when sync is disabled. Default: every enabled pair.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Pairs synced at the same time.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
+    """Sync EC2 instances and SSM managed nodes of the sync pairs into the local cache.
+
+    Instances are listed with EC2 DescribeInstances and SSM DescribeInstanceInformation, every pair at
+    once. A pair that fails keeps its last good instances (shown as stale by ssmux ls).
+    """
+    from ssmux.core import store
+    from ssmux.core.inventory import Inventory
+    from ssmux.core.sync import pairs_to_sync, sync_pairs
+
+    named = [parse_pair(text) for text in pairs]
+    settings = store.load_settings()
+    keys = pairs_to_sync(settings, named)
+    inventory = Inventory()
+    with _ProgressDisplay(keys, quiet=as_json) as progress:
+        result = sync_pairs(
+            keys,
+            only_running=settings.sync_only_running,
+            concurrency=concurrency,
+            inventory=inventory,
+            progress=progress,
+        )
+    if not named and not result.cancelled:
+        # A full sync is the truth about the enabled pairs: forget pairs disabled or removed since.
+        inventory.forget_pairs(keys)
+    if as_json:
+        from ssmux.cli.output import print_json
+
+        print_json(result.to_dict())
+    else:
+        _print_result(result)
+    if result.cancelled:
+        done = sum(1 for outcome in result.outcomes if outcome.error_code != "Cancelled")
+        click.echo(f"ssmux: interrupted: {done} of {len(result.outcomes)} pairs finished and kept", err=True)
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    if not result.ok:
+        failed = sum(1 for outcome in result.outcomes if not outcome.ok)
+        click.echo(f"ssmux: error: {failed} of {len(result.outcomes)} pairs failed (see above)", err=True)
+        sys.exit(int(ExitStatus.ERROR))
+
+
+def _print_result(result: SyncResult) -> None:
+    from ssmux.cli.ls import clean
+    from ssmux.cli.output import print_lines, print_text_table
+
+    rows = [
+        (
+            f"{outcome.aws_profile}/{outcome.region}",
+            outcome.status,
+            str(outcome.instances) if outcome.ok else "-",
+            f"{outcome.seconds:.2f}",
+            clean(outcome.error_message or ""),
+        )
+        for outcome in result.outcomes
+    ]
+    print_text_table(("PAIR", "STATUS", "INSTANCES", "SECONDS", "ERROR"), rows)
+    ok = sum(1 for outcome in result.outcomes if outcome.ok)
+    print_lines(
+        [f"{result.instances} instances from {ok} of {len(result.outcomes)} pairs in {result.seconds:.2f} s"]
+    )
+
+
+class _ProgressDisplay:
+    """A per-pair live display on a terminal (stderr), plain lines otherwise; yields the progress callback."""
+
+    def __init__(self, keys: list[tuple[str, str]], *, quiet: bool) -> None:
+        self.keys = keys
+        self.quiet = quiet
+        self.live: Any = None
+        self.tasks: dict[tuple[str, str], Any] = {}
+
+    def __enter__(self) -> Progress:
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            from ssmux.cli.output import console
+
+            self.live = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.fields[pair]}", markup=False),
+                BarColumn(bar_width=12),
+                TextColumn("{task.fields[status]}", markup=False),
+                TimeElapsedColumn(),
+                console=console(stderr=True),
+                transient=False,
+            )
+            self.live.start()
+            for key in self.keys:
+                self.tasks[key] = self.live.add_task(
+                    "", total=None, start=False, pair=f"{key[0]}/{key[1]}", status="waiting"
+                )
+            return self._rich
+        return self._plain
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def _rich(self, event: SyncEvent) -> None:
+        task = self.tasks.get((event.aws_profile, event.region))
+        if task is None:
+            return
+        if event.kind == "started":
+            self.live.start_task(task)
+            self.live.update(task, status="listing")
+        elif event.kind == "page":
+            self.live.update(task, status=f"{event.pages} pages, {event.instances} instances")
+        elif event.outcome is not None:
+            outcome = event.outcome
+            if outcome.ok:
+                status = f"ok: {outcome.instances} instances"
+            else:
+                status = f"{outcome.error_code}: {outcome.error_message}"
+            self.live.update(task, total=1, completed=1, status=status)
+            self.live.stop_task(task)
+
+    def _plain(self, event: SyncEvent) -> None:
+        if self.quiet or event.kind != "done" or event.outcome is None:
+            return
+        outcome = event.outcome
+        pair = f"{outcome.aws_profile}/{outcome.region}"
+        if outcome.ok:
+            line = f"{pair}: ok, {outcome.instances} instances in {outcome.seconds:.2f} s"
+        else:
+            line = f"{pair}: error: {outcome.error_message}"
+        # One write per line: workers finish concurrently and lines must not interleave.
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()

@@ -1,0 +1,461 @@
+"""The inventory cache: instances of the last good sync of every (AWS CLI profile, region) pair, in SQLite.
+
+Why SQLite: ``ssmux ls`` must answer in well under 150 ms for 20,000 instances without importing boto3, the
+GUI and the CLI may read while a sync writes, and a sync killed halfway must never leave half a pair behind.
+SQLite (standard library) gives all three: a pair's rows are replaced in one transaction, readers see the old
+or the new rows, and a lower-cased ``search`` column lets a query pre-filter in SQL before ranking in Python.
+
+Two tables: ``instances`` (one row per instance of a pair's last successful sync) and ``pairs`` (per pair the
+time of the last attempt and of the last success, and the error of a failed attempt). A failure only
+updates ``pairs``: the last good rows stay and the pair reads as "stale since <last success>".
+
+Every public method opens its own short-lived connection, so an :class:`Inventory` can be shared between
+threads (sync workers write concurrently; SQLite serialises the writers, ``busy_timeout`` makes them wait).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ssmux.errors import StoreError
+
+FILE_NAME = "inventory.sqlite3"
+#: Bump when the tables change, and add a named step to :data:`_MIGRATIONS`.
+SCHEMA_VERSION = 1
+
+#: ``ping_status`` of an instance that has no SSM agent registration (our value, not AWS's).
+UNMANAGED = "Unmanaged"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One EC2 instance or ``mi-`` managed node as the last sync saw it.
+
+    Attributes:
+        instance_id: ``i-...`` or ``mi-...``.
+        name: the ``Name`` tag (for a managed node: its SSM name), or ``None``.
+        state: EC2 state (``running``, ``stopped``...); ``None`` for a managed node, which has none.
+        platform: ``linux``, ``windows`` or ``macos`` (lower case), or ``""`` if unknown.
+        private_ip / public_ip / private_dns: addresses, ``""`` when absent.
+        availability_zone / vpc_id: placement, ``""`` when absent (managed nodes).
+        launch_time: ISO 8601 UTC, ``""`` when unknown.
+        tags: all tags, ``Name`` included.
+        ssm_managed: the SSM agent has registered this instance (it is in DescribeInstanceInformation).
+        ping_status: ``Online``, ``ConnectionLost``, ``Inactive`` from SSM, or :data:`UNMANAGED`.
+        agent_version: SSM agent version, ``""`` when not managed.
+        aws_profile / region: the pair it was synced from.
+        last_seen: when the sync saw it (epoch seconds).
+    """
+
+    instance_id: str
+    aws_profile: str
+    region: str
+    name: str | None = None
+    state: str | None = None
+    platform: str = ""
+    private_ip: str = ""
+    public_ip: str = ""
+    private_dns: str = ""
+    availability_zone: str = ""
+    vpc_id: str = ""
+    launch_time: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    ssm_managed: bool = False
+    ping_status: str = UNMANAGED
+    agent_version: str = ""
+    last_seen: float = 0.0
+
+    @property
+    def display_name(self) -> str:
+        """``Name (id)``, or the id alone when there is no name."""
+        return f"{self.name} ({self.instance_id})" if self.name else self.instance_id
+
+    @property
+    def group(self) -> str:
+        """The read-only group of its pair: ``profile/region``."""
+        return pair_group(self.aws_profile, self.region)
+
+    def search_text(self) -> str:
+        """What a query matches: name, id, tag values, IPs and DNS name; lower case, one field per line."""
+        fields = [self.display_name, self.instance_id, *self.tags.values()]
+        fields += [self.private_ip, self.public_ip, self.private_dns]
+        # Newline separates fields: a query word never contains whitespace, so it cannot match across two.
+        return "\n".join(value for value in fields if value).lower()
+
+
+@dataclass(frozen=True)
+class PairStatus:
+    """What the cache knows about one pair's syncs.
+
+    Attributes:
+        last_attempt: epoch seconds of the last sync attempt.
+        last_success: epoch seconds of the last successful sync, ``None`` if never.
+        error_code / error_message: the error of the last attempt, ``None`` when it succeeded.
+        instances: number of cached instances (from the last success).
+        pages: API pages the last success fetched.
+        seconds: duration of the last success.
+    """
+
+    aws_profile: str
+    region: str
+    last_attempt: float
+    last_success: float | None
+    error_code: str | None
+    error_message: str | None
+    instances: int
+    pages: int
+    seconds: float
+
+    @property
+    def group(self) -> str:
+        """The read-only group name ``profile/region``."""
+        return pair_group(self.aws_profile, self.region)
+
+    @property
+    def stale(self) -> bool:
+        """The last attempt failed: the cached rows are from an older, successful sync (or there are none)."""
+        return self.error_code is not None
+
+
+def pair_group(aws_profile: str, region: str) -> str:
+    """The read-only group name of a pair."""
+    return f"{aws_profile}/{region}"
+
+
+def default_path() -> Path:
+    """The cache file in the ssmux data dir (``SSMUX_HOME`` when set)."""
+    from ssmux.paths import data_dir
+
+    return data_dir() / FILE_NAME
+
+
+_COLUMNS = (
+    "aws_profile",
+    "region",
+    "instance_id",
+    "name",
+    "state",
+    "platform",
+    "private_ip",
+    "public_ip",
+    "private_dns",
+    "availability_zone",
+    "vpc_id",
+    "launch_time",
+    "tags",
+    "ssm_managed",
+    "ping_status",
+    "agent_version",
+    "last_seen",
+    "search",
+)
+
+# Built from the constant column names above only; user values always go through ? parameters.
+_INSERT_SQL = (
+    f"INSERT OR REPLACE INTO instances ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_SELECT_SQL = f"SELECT {', '.join(_COLUMNS[:-1])} FROM instances"  # noqa: S608
+
+
+def _create_v1(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS instances (
+            aws_profile TEXT NOT NULL, region TEXT NOT NULL, instance_id TEXT NOT NULL,
+            name TEXT, state TEXT, platform TEXT NOT NULL, private_ip TEXT NOT NULL, public_ip TEXT NOT NULL,
+            private_dns TEXT NOT NULL, availability_zone TEXT NOT NULL, vpc_id TEXT NOT NULL,
+            launch_time TEXT NOT NULL, tags TEXT NOT NULL, ssm_managed INTEGER NOT NULL,
+            ping_status TEXT NOT NULL, agent_version TEXT NOT NULL, last_seen REAL NOT NULL,
+            search TEXT NOT NULL,
+            PRIMARY KEY (aws_profile, region, instance_id))"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS instances_by_id ON instances (instance_id)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS pairs (
+            aws_profile TEXT NOT NULL, region TEXT NOT NULL, last_attempt REAL NOT NULL, last_success REAL,
+            error_code TEXT, error_message TEXT, instances INTEGER NOT NULL DEFAULT 0,
+            pages INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (aws_profile, region))"""
+    )
+
+
+# Step n brings a file from user_version n to n + 1. A cache can always be rebuilt by a sync, but a named
+# migration keeps the stale-since history of users who upgrade.
+_MIGRATIONS = (_create_v1,)
+
+
+class Inventory:
+    """The SQLite cache at ``path`` (default: :func:`default_path`). Cheap to create; opens on each call."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else default_path()
+        self._ready = False
+
+    # Connections ------------------------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        if not write and not self.path.exists():
+            # Reading an absent cache is an empty cache; do not create folders or files just to read.
+            with closing(sqlite3.connect(":memory:", isolation_level=None)) as empty:
+                self._migrate(empty)
+                yield empty
+            return
+        try:
+            self._create_private()
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open the inventory cache {self.path}: {error}") from error
+        try:
+            if not self._ready:
+                self._setup(db)
+            if write:
+                # In WAL mode NORMAL still never corrupts the file; a power cut may lose the last pair's
+                # sync, which the next sync redoes. It spares an fsync per pair.
+                db.execute("PRAGMA synchronous=NORMAL")
+            yield db
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"inventory cache {self.path} is unreadable ({error}): delete it and run ssmux sync"
+            ) from error
+        finally:
+            db.close()
+
+    def _create_private(self) -> None:
+        # The cache lists a user's fleet: owner-only, like ssmux's other files. SQLite gives its -wal and
+        # -shm files the database file's permissions, so creating the file 0600 covers them too.
+        if self.path.exists():
+            return
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+    def _setup(self, db: sqlite3.Connection) -> None:
+        # The common case, a current cache, costs one read: no write lock, so `ls` never waits for a sync.
+        if _version(db) != SCHEMA_VERSION:
+            # WAL (persistent in the file): readers never wait for a writing sync, and a killed writer
+            # leaves the old state.
+            db.execute("PRAGMA journal_mode=WAL")
+            self._migrate(db)
+        self._ready = True
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        # Read the version inside the write transaction: two processes opening a fresh cache at once
+        # must not both run the same step.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = _version(db)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"inventory cache was written by a newer ssmux (schema {version}): upgrade ssmux "
+                    "or delete the cache file and run ssmux sync"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                _MIGRATIONS[step](db)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # Writes -----------------------------------------------------------------------------------------------
+    def replace_pair(
+        self,
+        aws_profile: str,
+        region: str,
+        instances: Iterable[Instance],
+        *,
+        pages: int = 0,
+        seconds: float = 0.0,
+        when: float | None = None,
+    ) -> int:
+        """Record a successful sync: the pair's rows become exactly ``instances``, in one transaction.
+
+        Returns:
+            The number of rows written.
+        """
+        when = time.time() if when is None else when
+        rows = [_to_row(item, aws_profile, region) for item in instances]
+        with self._connect(write=True) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "DELETE FROM instances WHERE aws_profile = ? AND region = ?", (aws_profile, region)
+                )
+                db.executemany(_INSERT_SQL, rows)
+                db.execute(
+                    """INSERT INTO pairs (aws_profile, region, last_attempt, last_success, error_code,
+                           error_message, instances, pages, seconds)
+                       VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, ?)
+                       ON CONFLICT (aws_profile, region) DO UPDATE SET last_attempt = excluded.last_attempt,
+                           last_success = excluded.last_success, error_code = NULL, error_message = NULL,
+                           instances = excluded.instances, pages = excluded.pages,
+                           seconds = excluded.seconds""",
+                    (aws_profile, region, when, when, len(rows), pages, seconds),
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return len(rows)
+
+    def record_failure(
+        self, aws_profile: str, region: str, code: str, message: str, *, when: float | None = None
+    ) -> None:
+        """Record a failed sync of a pair; its last good rows and last success time stay as they were."""
+        when = time.time() if when is None else when
+        with self._connect(write=True) as db:
+            db.execute(
+                """INSERT INTO pairs
+                       (aws_profile, region, last_attempt, last_success, error_code, error_message)
+                   VALUES (?, ?, ?, NULL, ?, ?)
+                   ON CONFLICT (aws_profile, region) DO UPDATE SET last_attempt = excluded.last_attempt,
+                       error_code = excluded.error_code, error_message = excluded.error_message""",
+                (aws_profile, region, when, code or "Error", message),
+            )
+
+    def forget_pairs(self, keep: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Drop every cached pair not in ``keep`` (pairs gone from the settings); returns the dropped ones."""
+        wanted = set(keep)
+        dropped = [pair for pair in self.pair_keys() if pair not in wanted]
+        if not dropped:
+            return []
+        with self._connect(write=True) as db:
+            db.execute("BEGIN IMMEDIATE")
+            for aws_profile, region in dropped:
+                db.execute(
+                    "DELETE FROM instances WHERE aws_profile = ? AND region = ?", (aws_profile, region)
+                )
+                db.execute("DELETE FROM pairs WHERE aws_profile = ? AND region = ?", (aws_profile, region))
+            db.execute("COMMIT")
+        return dropped
+
+    # Reads ------------------------------------------------------------------------------------------------
+    def pair_keys(self) -> list[tuple[str, str]]:
+        """Every pair the cache knows, sorted."""
+        with self._connect() as db:
+            return sorted(
+                (str(a), str(b)) for a, b in db.execute("SELECT aws_profile, region FROM pairs").fetchall()
+            )
+
+    def pairs(self) -> list[PairStatus]:
+        """The sync status of every pair the cache knows, sorted by profile then region."""
+        with self._connect() as db:
+            rows = db.execute(
+                """SELECT aws_profile, region, last_attempt, last_success, error_code, error_message,
+                          (SELECT COUNT(*) FROM instances i
+                            WHERE i.aws_profile = p.aws_profile AND i.region = p.region),
+                          pages, seconds
+                   FROM pairs p ORDER BY aws_profile, region"""
+            ).fetchall()
+        return [PairStatus(*row) for row in rows]
+
+    def instances(
+        self,
+        words: Sequence[str] = (),
+        *,
+        pairs: Iterable[tuple[str, str]] | None = None,
+        instance_ids: Iterable[str] | None = None,
+    ) -> list[Instance]:
+        """Cached instances, optionally only those whose search text contains every word (case-insensitive).
+
+        The word filter is a superset-exact pre-filter for :func:`ssmux.core.targets.search`, which ranks.
+
+        Args:
+            words: query words; each must occur in the instance's search text.
+            pairs: only these ``(aws_profile, region)`` pairs.
+            instance_ids: only these ids.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        for word in words:
+            # instr() rather than LIKE: no wildcard characters to escape in user words.
+            where.append("instr(search, ?) > 0")
+            params.append(word.lower())
+        if pairs is not None:
+            keys = list(pairs)
+            if not keys:
+                return []
+            where.append("(" + " OR ".join("(aws_profile = ? AND region = ?)" for _ in keys) + ")")
+            params += [value for key in keys for value in key]
+        if instance_ids is not None:
+            ids = list(instance_ids)
+            if not ids:
+                return []
+            where.append(f"instance_id IN ({', '.join('?' * len(ids))})")
+            params += ids
+        sql = _SELECT_SQL
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._connect() as db:
+            rows = db.execute(sql, params).fetchall()
+        return [_from_row(row) for row in rows]
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _to_row(item: Instance, aws_profile: str, region: str) -> tuple[object, ...]:
+    return (
+        aws_profile,
+        region,
+        item.instance_id,
+        item.name,
+        item.state,
+        item.platform,
+        item.private_ip,
+        item.public_ip,
+        item.private_dns,
+        item.availability_zone,
+        item.vpc_id,
+        item.launch_time,
+        json.dumps(dict(item.tags), ensure_ascii=False, sort_keys=True),
+        int(item.ssm_managed),
+        item.ping_status,
+        item.agent_version,
+        item.last_seen,
+        item.search_text(),
+    )
+
+
+def _from_row(row: Sequence[object]) -> Instance:
+    (
+        aws_profile,
+        region,
+        instance_id,
+        name,
+        state,
+        platform,
+        private_ip,
+        public_ip,
+        private_dns,
+        zone,
+        vpc,
+    ) = row[:11]
+    launch_time, tags, managed, ping, agent, seen = row[11:17]
+    return Instance(
+        instance_id=str(instance_id),
+        aws_profile=str(aws_profile),
+        region=str(region),
+        name=None if name is None else str(name),
+        state=None if state is None else str(state),
+        platform=str(platform),
+        private_ip=str(private_ip),
+        public_ip=str(public_ip),
+        private_dns=str(private_dns),
+        availability_zone=str(zone),
+        vpc_id=str(vpc),
+        launch_time=str(launch_time),
+        tags=json.loads(str(tags)),
+        ssm_managed=bool(managed),
+        ping_status=str(ping),
+        agent_version=str(agent),
+        last_seen=float(str(seen)),
+    )

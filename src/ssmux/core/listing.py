@@ -1,0 +1,362 @@
+"""Listing one (AWS CLI profile, region) pair: EC2 instances and SSM managed nodes, joined.
+
+:func:`fetch_pair` runs EC2 ``DescribeInstances`` through its paginator (1000 per page, with the server-side
+``instance-state-name=running`` filter when only running instances are wanted) and SSM
+``DescribeInstanceInformation`` (50 per page, the API's maximum) side by side, so a pair costs its longest
+chain of pages, not their sum; :func:`join` then merges them: EC2 gives names, addresses and state; SSM gives
+agent status and the ``mi-`` managed nodes that have no EC2 instance. An instance without an SSM
+registration is kept and marked :data:`~ssmux.core.inventory.UNMANAGED`.
+
+A pair's failure is its :class:`PairOutcome` (status ``error`` with the AWS code and a message saying what to
+do), never an exception. :mod:`ssmux.core.sync` runs many pairs at once on top of this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from ssmux.core.inventory import UNMANAGED, Instance
+from ssmux.errors import AwsError, SsmuxError
+
+#: DescribeInstances accepts 5..1000; the largest page means the fewest round trips.
+EC2_PAGE_SIZE = 1000
+#: DescribeInstanceInformation accepts 5..50.
+SSM_PAGE_SIZE = 50
+
+EventKind = Literal["started", "page", "done"]
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """How one pair's sync ended.
+
+    Attributes:
+        status: ``"ok"`` or ``"error"``.
+        instances: instances found (0 on error).
+        pages: API pages fetched (EC2 and SSM together).
+        seconds: wall time of the pair.
+        error_code: AWS error code or ours (``ProfileNotFound``, ``Cancelled``...); ``None`` when ok.
+        error_message: one line saying what went wrong and what to do; ``None`` when ok.
+        items: the instances themselves (not part of the JSON form).
+    """
+
+    aws_profile: str
+    region: str
+    status: Literal["ok", "error"]
+    instances: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    error_code: str | None = None
+    error_message: str | None = None
+    items: tuple[Instance, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """The pair was synced."""
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ssmux sync --json`` form of a pair."""
+        error = None if self.ok else {"code": self.error_code, "message": self.error_message}
+        return {
+            "profile": self.aws_profile,
+            "region": self.region,
+            "status": self.status,
+            "instances": self.instances,
+            "seconds": round(self.seconds, 3),
+            "error": error,
+        }
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """Progress of a sync, handed to the ``progress`` callback.
+
+    Attributes:
+        kind: ``"started"`` (a worker took the pair), ``"page"`` (one API page arrived) or ``"done"``.
+        service: for ``"page"``: ``"ec2"`` or ``"ssm"``.
+        pages: pages fetched so far for this pair.
+        instances: EC2 instances seen so far for this pair (for ``"done"``: the pair's total).
+        outcome: for ``"done"``: how the pair ended.
+    """
+
+    kind: EventKind
+    aws_profile: str
+    region: str
+    service: str = ""
+    pages: int = 0
+    instances: int = 0
+    outcome: PairOutcome | None = None
+
+
+Progress = Callable[[SyncEvent], None]
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker between pages once the sync is cancelled."""
+
+
+# The join: pure, no I/O ------------------------------------------------------------------------------------
+def join(
+    ec2_instances: Iterable[Mapping[str, Any]],
+    ssm_infos: Iterable[Mapping[str, Any]],
+    *,
+    aws_profile: str,
+    region: str,
+    only_running: bool,
+    now: float,
+) -> list[Instance]:
+    """Merge EC2 instances with SSM instance information into inventory records.
+
+    EC2 instances in state ``terminated`` are dropped (they cannot be reached and vanish within the hour);
+    with ``only_running`` only ``running`` ones are kept. SSM entries of EC2 instances that were filtered out
+    are ignored; SSM entries with no EC2 instance (``mi-`` managed nodes) are added with no state.
+    """
+    infos = {str(info["InstanceId"]): info for info in ssm_infos if info.get("InstanceId")}
+    found: list[Instance] = []
+    seen: set[str] = set()
+    for ec2 in ec2_instances:
+        instance_id = str(ec2.get("InstanceId") or "")
+        state = str((ec2.get("State") or {}).get("Name") or "")
+        if not instance_id or instance_id in seen or state == "terminated":
+            continue
+        if only_running and state != "running":
+            continue
+        seen.add(instance_id)
+        # Tags can be absent, and a Name tag can be empty: both mean "no name" (the reference hung on these).
+        tags = {str(t.get("Key")): str(t.get("Value") or "") for t in ec2.get("Tags") or () if t.get("Key")}
+        info = infos.get(instance_id)
+        platform = "windows" if str(ec2.get("Platform") or "").lower() == "windows" else "linux"
+        if info is not None and info.get("PlatformType"):
+            platform = str(info["PlatformType"]).lower()
+        found.append(
+            Instance(
+                instance_id=instance_id,
+                aws_profile=aws_profile,
+                region=region,
+                name=tags.get("Name") or None,
+                state=state or None,
+                platform=platform,
+                private_ip=str(ec2.get("PrivateIpAddress") or ""),
+                public_ip=str(ec2.get("PublicIpAddress") or ""),
+                private_dns=str(ec2.get("PrivateDnsName") or ""),
+                availability_zone=str((ec2.get("Placement") or {}).get("AvailabilityZone") or ""),
+                vpc_id=str(ec2.get("VpcId") or ""),
+                launch_time=_iso(ec2.get("LaunchTime")),
+                tags=tags,
+                ssm_managed=info is not None,
+                ping_status=str(info.get("PingStatus") or "Unknown") if info is not None else UNMANAGED,
+                agent_version=str(info.get("AgentVersion") or "") if info is not None else "",
+                last_seen=now,
+            )
+        )
+    for instance_id, info in infos.items():
+        if instance_id in seen or not _is_managed_node(instance_id, info):
+            continue
+        name = str(info.get("Name") or info.get("ComputerName") or "") or None
+        found.append(
+            Instance(
+                instance_id=instance_id,
+                aws_profile=aws_profile,
+                region=region,
+                name=name,
+                state=None,
+                platform=str(info.get("PlatformType") or "").lower(),
+                private_ip=str(info.get("IPAddress") or ""),
+                private_dns=str(info.get("ComputerName") or ""),
+                launch_time=_iso(info.get("RegistrationDate")),
+                tags={"Name": name} if name else {},
+                ssm_managed=True,
+                ping_status=str(info.get("PingStatus") or "Unknown"),
+                agent_version=str(info.get("AgentVersion") or ""),
+                last_seen=now,
+            )
+        )
+    return found
+
+
+def _is_managed_node(instance_id: str, info: Mapping[str, Any]) -> bool:
+    return instance_id.startswith("mi-") or info.get("ResourceType") == "ManagedInstance"
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if value else ""
+
+
+# One pair ---------------------------------------------------------------------------------------------------
+class _PairProgress:
+    """Counts a pair's pages from its two threads and reports them."""
+
+    def __init__(self, aws_profile: str, region: str, progress: Progress | None) -> None:
+        self.aws_profile = aws_profile
+        self.region = region
+        self.progress = progress
+        self.pages = 0
+        self.instances = 0
+        self._lock = threading.Lock()
+
+    def page(self, service: str, instances: int) -> None:
+        with self._lock:
+            self.pages += 1
+            self.instances += instances
+            event = SyncEvent("page", self.aws_profile, self.region, service, self.pages, self.instances)
+        emit(self.progress, event)
+
+
+def emit(progress: Progress | None, event: SyncEvent) -> None:
+    """Hand ``event`` to ``progress`` (if any); an exception in the callback is swallowed."""
+    if progress is None:
+        return
+    # A display bug must not fail or stall a sync.
+    with contextlib.suppress(Exception):
+        progress(event)
+
+
+def _list_ec2(
+    aws_profile: str,
+    region: str,
+    only_running: bool,
+    counter: _PairProgress,
+    cancel: threading.Event,
+    page_size: int,
+) -> list[Mapping[str, Any]]:
+    from ssmux.core import aws, ec2_lean
+
+    ec2 = aws.client("ec2", aws_profile, region, tag="sync")
+    ec2_lean.install(ec2)
+    kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": page_size}}
+    if only_running:
+        kwargs["Filters"] = [{"Name": "instance-state-name", "Values": ["running"]}]
+    found: list[Mapping[str, Any]] = []
+    try:
+        for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
+            batch = [
+                item for reservation in page.get("Reservations") or () for item in reservation["Instances"]
+            ]
+            found += batch
+            counter.page("ec2", len(batch))
+            if cancel.is_set():
+                raise _Cancelled
+    except (_Cancelled, AwsError):
+        raise
+    except Exception as error:
+        raise aws.translate(
+            error, aws_profile=aws_profile, region=region, action="ec2:DescribeInstances"
+        ) from error
+    return found
+
+
+def _list_ssm(
+    aws_profile: str, region: str, counter: _PairProgress, cancel: threading.Event
+) -> list[Mapping[str, Any]]:
+    from ssmux.core import aws
+
+    action = "ssm:DescribeInstanceInformation"
+    ssm = aws.client("ssm", aws_profile, region)
+    found: list[Mapping[str, Any]] = []
+    try:
+        paginator = ssm.get_paginator("describe_instance_information")
+        for page in paginator.paginate(PaginationConfig={"PageSize": SSM_PAGE_SIZE}):
+            found += page.get("InstanceInformationList") or ()
+            counter.page("ssm", 0)
+            if cancel.is_set():
+                raise _Cancelled
+    except (_Cancelled, AwsError):
+        raise
+    except Exception as error:
+        raise aws.translate(error, aws_profile=aws_profile, region=region, action=action) from error
+    return found
+
+
+def fetch_pair(
+    aws_profile: str,
+    region: str,
+    *,
+    only_running: bool = True,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    ec2_page_size: int = EC2_PAGE_SIZE,
+) -> PairOutcome:
+    """Sync one pair: EC2 and SSM listings side by side, joined. Never raises for an AWS failure.
+
+    ``ec2_page_size`` (5..1000) is the DescribeInstances page size; smaller only makes more round trips.
+
+    Returns:
+        The pair's outcome; on failure ``status == "error"`` with the code and a message saying what to do.
+    """
+    cancel = cancel or threading.Event()
+    started = time.monotonic()
+    counter = _PairProgress(aws_profile, region, progress)
+    ssm_result: list[Mapping[str, Any]] = []
+    ssm_error: list[BaseException] = []
+
+    def ssm_side() -> None:
+        try:
+            ssm_result.extend(_list_ssm(aws_profile, region, counter, cancel))
+        except BaseException as error:  # handed over to the pair's thread, which decides
+            ssm_error.append(error)
+
+    # The SSM listing runs beside the EC2 one: a pair then costs its longest chain of pages, not the sum.
+    helper = threading.Thread(target=ssm_side, name=f"ssmux-sync-ssm-{aws_profile}-{region}", daemon=True)
+    try:
+        from ssmux.core import aws
+
+        # Resolve the profile first, in this thread: an unknown profile then fails once, not twice.
+        aws.botocore_session(aws_profile)
+        helper.start()
+        ec2_items = _list_ec2(aws_profile, region, only_running, counter, cancel, ec2_page_size)
+        helper.join()
+        if ssm_error:
+            raise ssm_error[0]
+        if cancel.is_set():
+            raise _Cancelled
+        items = join(
+            ec2_items,
+            ssm_result,
+            aws_profile=aws_profile,
+            region=region,
+            only_running=only_running,
+            now=time.time(),
+        )
+    except _Cancelled:
+        return _failed(
+            aws_profile, region, started, counter, "Cancelled", "sync cancelled: run ssmux sync again"
+        )
+    except SsmuxError as error:
+        return _failed(
+            aws_profile, region, started, counter, getattr(error, "code", "") or "Error", str(error)
+        )
+    except Exception as error:  # a bug, but still one pair's: report it and let the others finish
+        message = f"unexpected {type(error).__name__}: {' '.join(str(error).split())} (run with --debug)"
+        return _failed(aws_profile, region, started, counter, "Unexpected", message)
+    return PairOutcome(
+        aws_profile,
+        region,
+        "ok",
+        instances=len(items),
+        pages=counter.pages,
+        seconds=time.monotonic() - started,
+        items=tuple(items),
+    )
+
+
+def _failed(
+    aws_profile: str, region: str, started: float, counter: _PairProgress, code: str, message: str
+) -> PairOutcome:
+    return PairOutcome(
+        aws_profile,
+        region,
+        "error",
+        pages=counter.pages,
+        seconds=time.monotonic() - started,
+        error_code=code,
+        error_message=message,
+    )

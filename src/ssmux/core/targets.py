@@ -1,0 +1,337 @@
+"""Everything a user can connect to: saved profiles and synced instances, merged, searched and found.
+
+A synced instance that also has a saved profile (same instance id) is shown once, as the saved one, which
+then carries what the sync knows (state, SSM status, addresses, AWS tags). Every pair is a read-only group
+named ``profile/region``.
+
+Tags are one ``dict`` for both kinds: a synced instance's AWS tags as they are; a saved profile's labels
+with ``key=value`` split at the first ``=`` and a bare label mapped to ``""``; the saved labels win over AWS
+tags of the same key.
+
+This module never imports boto3: ``ssmux ls`` reads the cache and the profile files only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ssmux.core.inventory import UNMANAGED, Instance, Inventory, PairStatus, pair_group
+
+if TYPE_CHECKING:
+    from ssmux.core.models import ProfileBook, Settings
+
+Source = Literal["saved", "synced"]
+
+#: EC2 states in which an instance can take a session; others are hidden by ``ls`` unless asked for.
+CONNECTABLE_STATES = frozenset({"running"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """One connectable thing.
+
+    Attributes:
+        name: the saved profile's name, or the synced display name ``Name (id)`` (or the id).
+        instance_id: ``i-...`` or ``mi-...``.
+        aws_profile / region: what to connect with (resolved for a saved profile; ``None``: the SDK decides).
+        group: saved profile's group, or the pair's ``profile/region``; ``None`` for an ungrouped profile.
+        source: ``"saved"`` or ``"synced"``.
+        state: EC2 state; ``None`` when unknown or a managed node.
+        ping_status: ``Online``, ``ConnectionLost``, ``Inactive``, ``Unmanaged``; ``None`` when unknown.
+        platform: ``linux``, ``windows``, ``macos``; ``None`` when unknown.
+        private_ip / public_ip / private_dns: addresses, ``None`` when unknown.
+        tags: see the module docstring.
+        name_tag: the AWS ``Name`` tag (for a managed node: its SSM name).
+        labels: a saved profile's labels as written.
+        description: a saved profile's description.
+        synced: the sync knows this instance (the fields above come from the cache).
+        stale_since: the last sync of its pair failed; epoch seconds of the last success that the data is
+            from (``0.0`` if the pair never synced successfully). ``None`` when fresh.
+    """
+
+    name: str
+    instance_id: str
+    aws_profile: str | None
+    region: str | None
+    group: str | None
+    source: Source
+    state: str | None = None
+    ping_status: str | None = None
+    platform: str | None = None
+    private_ip: str | None = None
+    public_ip: str | None = None
+    private_dns: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    name_tag: str | None = None
+    labels: tuple[str, ...] = ()
+    description: str = ""
+    synced: bool = False
+    stale_since: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ssmux ls --json`` form."""
+        return {
+            "name": self.name,
+            "instance_id": self.instance_id,
+            "aws_profile": self.aws_profile,
+            "region": self.region,
+            "group": self.group,
+            "source": self.source,
+            "state": self.state,
+            "ping_status": self.ping_status,
+            "platform": self.platform,
+            "private_ip": self.private_ip,
+            "tags": dict(self.tags),
+        }
+
+    @property
+    def problem(self) -> str | None:
+        """Why a session to it will fail, one line saying what to do; ``None`` when no problem is known.
+
+        Known only from the last sync: a saved profile the sync has not seen has no known problem.
+        """
+        if self.state is not None and self.state not in CONNECTABLE_STATES:
+            return f"{self.name} is {self.state}: start the instance, then connect"
+        if self.ping_status == UNMANAGED:
+            return (
+                f"{self.name} is not managed by SSM: install and register the SSM agent "
+                "(with an instance profile allowing ssm:UpdateInstanceInformation), then run ssmux sync"
+            )
+        if self.ping_status in ("ConnectionLost", "Inactive"):
+            return (
+                f"{self.name}'s SSM agent is offline ({self.ping_status}): check the agent and the "
+                "instance's network path to SSM, then run ssmux sync"
+            )
+        return None
+
+    def search_fields(self) -> tuple[str, ...]:
+        """What a query word may match, lower case: names and id first, then tags, labels and addresses."""
+        values = [self.name, self.instance_id, self.name_tag or "", *self.tags.values(), *self.labels]
+        values += [self.private_ip or "", self.public_ip or "", self.private_dns or ""]
+        return tuple(value.lower() for value in values if value)
+
+
+# Building targets ------------------------------------------------------------------------------------------
+def label_tags(labels: Iterable[str]) -> dict[str, str]:
+    """A saved profile's labels as tags: ``key=value`` split at the first ``=``, bare labels map to ``""``."""
+    tags: dict[str, str] = {}
+    for label in labels:
+        key, _, value = label.partition("=")
+        tags[key] = value
+    return tags
+
+
+def synced_target(instance: Instance, status: PairStatus | None = None) -> Target:
+    """The target of a synced instance; ``status`` (of its pair) tells whether the data is stale."""
+    return Target(
+        name=instance.display_name,
+        instance_id=instance.instance_id,
+        aws_profile=instance.aws_profile,
+        region=instance.region,
+        group=pair_group(instance.aws_profile, instance.region),
+        source="synced",
+        state=instance.state,
+        ping_status=instance.ping_status,
+        platform=instance.platform or None,
+        private_ip=instance.private_ip or None,
+        public_ip=instance.public_ip or None,
+        private_dns=instance.private_dns or None,
+        tags=instance.tags,
+        name_tag=instance.name,
+        synced=True,
+        stale_since=_stale_since(status),
+    )
+
+
+def _stale_since(status: PairStatus | None) -> float | None:
+    if status is None or not status.stale:
+        return None
+    return status.last_success or 0.0
+
+
+def merge(
+    book: ProfileBook,
+    settings: Settings,
+    instances: Iterable[Instance],
+    statuses: Iterable[PairStatus] = (),
+) -> list[Target]:
+    """Saved profiles (resolved, with what the sync knows of them) plus synced instances with no profile."""
+    from ssmux.core.resolve import resolve
+
+    by_pair = {(status.aws_profile, status.region): status for status in statuses}
+    by_id: dict[str, list[Instance]] = {}
+    for instance in instances:
+        by_id.setdefault(instance.instance_id, []).append(instance)
+    targets: list[Target] = []
+    saved_ids: set[str] = set()
+    for profile in book.profiles:
+        resolution = resolve(profile, book, settings)
+        saved_ids.add(profile.instance_id)
+        labels = tuple(sorted(profile.tags))
+        seen = _best_match(by_id.get(profile.instance_id, ()), resolution.aws_profile, resolution.region)
+        base = synced_target(seen, by_pair.get((seen.aws_profile, seen.region))) if seen else None
+        targets.append(
+            Target(
+                name=profile.name,
+                instance_id=profile.instance_id,
+                aws_profile=resolution.aws_profile,
+                region=resolution.region,
+                group=profile.group,
+                source="saved",
+                state=base.state if base else None,
+                ping_status=base.ping_status if base else None,
+                platform=base.platform if base else None,
+                private_ip=base.private_ip if base else None,
+                public_ip=base.public_ip if base else None,
+                private_dns=base.private_dns if base else None,
+                tags={**(base.tags if base else {}), **label_tags(labels)},
+                name_tag=base.name_tag if base else None,
+                labels=labels,
+                description=profile.description,
+                synced=base is not None,
+                stale_since=base.stale_since if base else None,
+            )
+        )
+    for instance_id, found in by_id.items():
+        if instance_id in saved_ids:
+            continue
+        targets.extend(synced_target(item, by_pair.get((item.aws_profile, item.region))) for item in found)
+    return targets
+
+
+def _best_match(found: Sequence[Instance], aws_profile: str | None, region: str | None) -> Instance | None:
+    # The same instance can be seen through two pairs (two profiles of one account): prefer the pair the
+    # saved profile itself would use.
+    for item in found:
+        if item.aws_profile == aws_profile and item.region == region:
+            return item
+    return next((item for item in found if item.region == region), found[0] if found else None)
+
+
+def load_targets(
+    query: str = "",
+    *,
+    inventory: Inventory | None = None,
+    book: ProfileBook | None = None,
+    settings: Settings | None = None,
+) -> list[Target]:
+    """Every target from the profile files and the inventory cache, pre-filtered by ``query`` (not ranked).
+
+    The cache is asked only for instances containing every query word, plus those of saved profiles, so a
+    query over a large fleet reads few rows; :func:`search` then filters and ranks exactly.
+
+    Raises:
+        StoreError: a profile file or the cache cannot be read.
+    """
+    from ssmux.core import store
+
+    inventory = inventory or Inventory()
+    book = book if book is not None else store.load_profiles()
+    settings = settings if settings is not None else store.load_settings()
+    words = query.split()
+    rows = inventory.instances(words)
+    if words and book.profiles:
+        # A saved profile may match by its own name while its synced row does not: fetch those rows too.
+        wanted = {profile.instance_id for profile in book.profiles}
+        known = {row.instance_id for row in rows}
+        rows += inventory.instances(instance_ids=wanted - known)
+    return merge(book, settings, rows, inventory.pairs())
+
+
+# Searching and finding -------------------------------------------------------------------------------------
+def _score(target: Target, words: Sequence[str]) -> int:
+    """Relevance of ``target`` for lower-case ``words``; 0 when a word matches nothing."""
+    primary = tuple(
+        value.lower() for value in (target.name, target.instance_id, target.name_tag or "") if value
+    )
+    secondary = target.search_fields()
+    total = 0
+    for word in words:
+        best = 0
+        for value in primary:
+            if value == word:
+                best = max(best, 100)
+            elif value.startswith(word):
+                best = max(best, 60)
+            elif word in value:
+                best = max(best, 30)
+        if best < 40:
+            for value in secondary:
+                if value == word:
+                    best = max(best, 40)
+                elif word in value:
+                    best = max(best, 10)
+        if best == 0:
+            return 0
+        total += best
+    return total
+
+
+def sort_key(target: Target) -> tuple[int, str, str, str]:
+    """The order of an unranked listing: saved first, then by group, then by name."""
+    return (target.source != "saved", (target.group or "").lower(), target.name.lower(), target.name)
+
+
+def search(targets: Iterable[Target], query: str) -> list[Target]:
+    """The targets matching every word of ``query`` (case-insensitive), most relevant first, then by name.
+
+    A word matches the name, instance id, Name tag, tag values, labels, IPs or DNS names. An empty query
+    keeps every target, sorted by :func:`sort_key`.
+    """
+    words = [word.lower() for word in query.split()]
+    if not words:
+        return sorted(targets, key=sort_key)
+    scored = [(score, target) for target in targets if (score := _score(target, words))]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].name.lower(), pair[1].name, pair[1].group or ""))
+    return [target for _, target in scored]
+
+
+def find(targets: Iterable[Target], text: str) -> list[Target]:
+    """Targets exactly named by ``text``: instance id, saved profile name, synced display name or Name tag.
+
+    Exact (case-sensitive) matches win; only when there are none are case-insensitive ones returned. Saved
+    profiles come first. More than one result means ``text`` is ambiguous: the caller asks which.
+    """
+    candidates = list(targets)
+    wanted = text.strip()
+
+    def names(target: Target) -> tuple[str, ...]:
+        return tuple(value for value in (target.instance_id, target.name, target.name_tag) if value)
+
+    exact = [target for target in candidates if wanted in names(target)]
+    if not exact:
+        folded = wanted.casefold()
+        exact = [target for target in candidates if folded in (value.casefold() for value in names(target))]
+    return sorted(exact, key=sort_key)
+
+
+def filter_targets(
+    targets: Iterable[Target],
+    *,
+    group: str | None = None,
+    tags: Sequence[tuple[str, str | None]] = (),
+    state: str | None = None,
+    include_all: bool = False,
+) -> list[Target]:
+    """Keep targets in ``group``, carrying every ``(key, value)`` tag (``value`` ``None``: any value), in
+    ``state``; unless ``include_all`` or a ``state`` is asked for, instances known to be in a state that
+    cannot take a session (stopped, pending...) are left out. Unmanaged or offline ones stay: they are
+    listed, marked, and a connect says why it will fail.
+    """
+    wanted_state = state.lower() if state else None
+    kept: list[Target] = []
+    for target in targets:
+        if group is not None and target.group != group:
+            continue
+        if wanted_state is not None and (target.state or "").lower() != wanted_state:
+            continue
+        if wanted_state is None and not include_all and target.state not in (None, *CONNECTABLE_STATES):
+            continue
+        if any(
+            key not in target.tags or (value is not None and target.tags[key] != value) for key, value in tags
+        ):
+            continue
+        kept.append(target)
+    return kept

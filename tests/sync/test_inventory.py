@@ -1,0 +1,180 @@
+"""The SQLite inventory cache: per-pair replace, failures keep the last good rows, search pre-filter."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ssmux.core.inventory import UNMANAGED, Instance, Inventory
+from ssmux.errors import StoreError
+
+
+def make(instance_id: str, pair: tuple[str, str] = ("dev", "eu-central-1"), **fields: object) -> Instance:
+    return Instance(instance_id=instance_id, aws_profile=pair[0], region=pair[1], **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Inventory:
+    return Inventory(tmp_path / "cache" / "inventory.sqlite3")
+
+
+def test_round_trip_keeps_every_field(inventory: Inventory) -> None:
+    """What a sync writes is read back unchanged, tags, missing names and states included."""
+    full = make(
+        "i-0123456789abcdef0",
+        name="web-1",
+        state="running",
+        platform="linux",
+        private_ip="10.0.0.5",
+        public_ip="3.4.5.6",
+        private_dns="ip-10-0-0-5.ec2.internal",
+        availability_zone="eu-central-1a",
+        vpc_id="vpc-1",
+        launch_time="2024-01-02T03:04:05+00:00",
+        tags={"Name": "web-1", "team": "wéb ☃"},
+        ssm_managed=True,
+        ping_status="Online",
+        agent_version="3.3.1",
+        last_seen=1700000000.5,
+    )
+    bare = make("mi-0123456789abcdef0")
+    assert inventory.replace_pair("dev", "eu-central-1", [full, bare], pages=2, seconds=0.5) == 2
+    read = sorted(inventory.instances(), key=lambda item: item.instance_id)
+    assert read == [full, bare]
+    assert read[1].name is None and read[1].state is None and read[1].ping_status == UNMANAGED
+    assert read[0].display_name == "web-1 (i-0123456789abcdef0)"
+    assert read[1].display_name == "mi-0123456789abcdef0"
+
+
+def test_replace_touches_only_its_pair(inventory: Inventory) -> None:
+    """A pair's new sync replaces its own rows (gone instances vanish) and leaves other pairs alone."""
+    inventory.replace_pair("dev", "eu-central-1", [make("i-00000001"), make("i-00000002")])
+    other = ("prod", "us-east-1")
+    inventory.replace_pair(*other, [make("i-00000003", other)])
+    inventory.replace_pair("dev", "eu-central-1", [make("i-00000002", name="renamed")])
+    rows = {(item.aws_profile, item.instance_id): item for item in inventory.instances()}
+    assert set(rows) == {("dev", "i-00000002"), ("prod", "i-00000003")}
+    assert rows["dev", "i-00000002"].name == "renamed"
+
+
+def test_failure_keeps_last_good_rows_and_marks_stale(inventory: Inventory) -> None:
+    """A failed sync records the error and keeps the rows and the time of the last success."""
+    inventory.replace_pair("dev", "eu-central-1", [make("i-00000001")], when=1000.0)
+    inventory.record_failure("dev", "eu-central-1", "AccessDenied", "access denied: fix it", when=2000.0)
+    [status] = inventory.pairs()
+    assert status.stale
+    assert (status.last_success, status.last_attempt) == (1000.0, 2000.0)
+    assert (status.error_code, status.error_message) == ("AccessDenied", "access denied: fix it")
+    assert status.instances == 1
+    assert [item.instance_id for item in inventory.instances()] == ["i-00000001"]
+    inventory.replace_pair("dev", "eu-central-1", [], when=3000.0)
+    [status] = inventory.pairs()
+    assert not status.stale and status.error_code is None and status.last_success == 3000.0
+    assert status.instances == 0
+
+
+def test_failure_of_never_synced_pair(inventory: Inventory) -> None:
+    """A pair that never synced and failed is stale with no last success and no rows."""
+    inventory.record_failure("x", "us-east-1", "ProfileNotFound", "unknown AWS CLI profile 'x'")
+    [status] = inventory.pairs()
+    assert status.stale and status.last_success is None and status.instances == 0
+
+
+def test_error_while_writing_leaves_previous_rows(inventory: Inventory) -> None:
+    """If building a pair's rows fails half-way, its previous rows are all still there."""
+    inventory.replace_pair("dev", "eu-central-1", [make("i-00000001"), make("i-00000002")])
+
+    def broken() -> Iterator[Instance]:
+        yield make("i-00000009")
+        raise RuntimeError("connection lost")
+
+    with pytest.raises(RuntimeError):
+        inventory.replace_pair("dev", "eu-central-1", broken())
+    assert sorted(item.instance_id for item in inventory.instances()) == ["i-00000001", "i-00000002"]
+
+
+def test_word_filter_matches_fields_case_insensitively(inventory: Inventory) -> None:
+    """Every word must occur in the name, id, a tag value, an IP or DNS name; case does not matter."""
+    inventory.replace_pair(
+        "dev",
+        "eu-central-1",
+        [
+            make("i-00000001", name="Web-1", tags={"team": "Frontend"}, private_ip="10.1.2.3"),
+            make("i-00000002", name="db-1", tags={"team": "data"}, private_dns="ip-10-9-9-9.internal"),
+        ],
+    )
+
+    def ids(*words: str) -> list[str]:
+        return sorted(item.instance_id for item in inventory.instances(words))
+
+    assert ids("WEB") == ["i-00000001"]
+    assert ids("frontend", "10.1.2") == ["i-00000001"]
+    assert ids("ip-10-9") == ["i-00000002"]
+    assert ids("i-0000000") == ["i-00000001", "i-00000002"]
+    assert ids("web", "data") == []
+    assert ids("%") == [] and ids("_") == []  # no SQL wildcards leak through
+    # A word never matches across two fields.
+    assert ids("frontend10.1") == []
+
+
+def test_absent_cache_reads_empty_without_creating_files(tmp_path: Path) -> None:
+    """Reading a cache that does not exist gives nothing and creates no file or folder."""
+    inventory = Inventory(tmp_path / "nope" / "inventory.sqlite3")
+    assert inventory.instances() == [] and inventory.pairs() == []
+    assert not (tmp_path / "nope").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_cache_file_is_owner_only(inventory: Inventory) -> None:
+    """The cache lists a user's fleet, so only its owner may read it."""
+    inventory.replace_pair("dev", "eu-central-1", [make("i-00000001")])
+    assert inventory.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_corrupt_cache_says_what_to_do(inventory: Inventory) -> None:
+    """A cache file that is not SQLite gives one clear error naming the file and the fix."""
+    inventory.path.parent.mkdir(parents=True)
+    inventory.path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"inventory cache .* delete it and run ssmux sync"):
+        inventory.instances()
+
+
+def test_newer_schema_is_refused(inventory: Inventory) -> None:
+    """A cache written by a newer ssmux is not touched; the message says to upgrade or delete it."""
+    inventory.path.parent.mkdir(parents=True)
+    with sqlite3.connect(inventory.path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer ssmux"):
+        inventory.replace_pair("dev", "eu-central-1", [make("i-00000001")])
+
+
+def test_forget_pairs_drops_rows_and_status(inventory: Inventory) -> None:
+    """Pairs no longer wanted disappear with their rows; kept pairs stay."""
+    inventory.replace_pair("dev", "eu-central-1", [make("i-00000001")])
+    inventory.replace_pair("old", "us-east-1", [make("i-00000002", ("old", "us-east-1"))])
+    assert inventory.forget_pairs([("dev", "eu-central-1")]) == [("old", "us-east-1")]
+    assert inventory.pair_keys() == [("dev", "eu-central-1")]
+    assert [item.instance_id for item in inventory.instances()] == ["i-00000001"]
+
+
+def test_concurrent_writers_all_land(inventory: Inventory) -> None:
+    """Sync workers writing different pairs at the same moment all end up in the cache."""
+    pairs = [(f"p{n}", "us-east-1") for n in range(8)]
+    start = threading.Barrier(len(pairs))
+
+    def write(pair: tuple[str, str]) -> None:
+        start.wait()
+        inventory.replace_pair(*pair, [make(f"i-{n:08x}", pair) for n in range(200)])
+
+    threads = [threading.Thread(target=write, args=(pair,)) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert inventory.pair_keys() == sorted(pairs)
+    assert len(inventory.instances()) == 8 * 200
