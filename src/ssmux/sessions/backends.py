@@ -1,0 +1,180 @@
+"""Session backends and how one is chosen.
+
+Three ways to open a session, one request shape:
+
+``native``
+    ssmux's own data-channel client (:mod:`ssmux.sessions.native`): nothing to install.
+``plugin``
+    ``StartSession`` through boto3, then AWS's ``session-manager-plugin`` with its argv contract
+    (:mod:`ssmux.sessions.plugin`).
+``aws-cli``
+    ``aws ssm start-session ...`` exactly as a user would type it (:mod:`ssmux.sessions.awscli`); the aws CLI
+    in turn runs ``session-manager-plugin`` from PATH.
+
+``auto`` (the default setting) is the plugin when ``session-manager-plugin`` is found (the ``plugin_path``
+setting, else PATH), else native. ``--backend`` on the command line overrides the setting. A backend whose
+executable is missing fails with one line that says what to install or which backend to use instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ssmux.errors import BackendUnavailable, InvalidValue
+
+PLUGIN_NAME = "session-manager-plugin"
+AWS_NAME = "aws"
+PLUGIN_INSTALL_HINT = (
+    "install the AWS Session Manager plugin (https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+    "session-manager-working-with-install-plugin.html), run 'ssmux install-plugin-shim' to use ssmux's own "
+    "client in its place"
+)
+
+
+class Backend(StrEnum):
+    """The session backends, as named in settings and on the command line."""
+
+    AUTO = "auto"
+    NATIVE = "native"
+    PLUGIN = "plugin"
+    AWS_CLI = "aws-cli"
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """What to open: the target and the ``StartSession`` parameters, with the AWS CLI profile and region.
+
+    ``aws_profile`` and ``region`` are ``None`` when the AWS SDK (or the aws CLI) should decide, as ``aws``
+    itself would.
+    """
+
+    target: str
+    aws_profile: str | None = None
+    region: str | None = None
+    document_name: str | None = None
+    parameters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    reason: str | None = None
+
+    def start_session_params(self) -> dict[str, Any]:
+        """Keyword arguments of ``ssm.start_session`` (also the plugin's argv[5], JSON-encoded)."""
+        params: dict[str, Any] = {"Target": self.target}
+        if self.document_name:
+            params["DocumentName"] = self.document_name
+        if self.parameters:
+            params["Parameters"] = {key: list(values) for key, values in self.parameters.items()}
+        if self.reason:
+            params["Reason"] = self.reason
+        return params
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A child process to run for a session: an argv list (never a shell string) and extra environment."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def full_env(self) -> dict[str, str]:
+        """This process's environment with :attr:`env` on top."""
+        return {**os.environ, **self.env}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The backend chosen for a session, and the executable it runs (``None`` for native)."""
+
+    backend: Backend
+    executable: str | None = None
+    plugin: str | None = None  # for aws-cli: the plugin the aws CLI will find, when known
+
+
+def parse_backend(value: str) -> Backend:
+    """The :class:`Backend` named by ``value``; :class:`InvalidValue` with the choices otherwise."""
+    try:
+        return Backend(value.strip().lower())
+    except ValueError:
+        names = ", ".join(backend.value for backend in Backend)
+        raise InvalidValue(f"unknown backend {value!r}: choose one of {names}") from None
+
+
+def find_executable(name: str, configured: str = "", setting: str = "") -> str | None:
+    """The path of ``name``: the configured path when set (it must exist), else the first one on PATH.
+
+    Raises:
+        BackendUnavailable: a path is configured (in setting ``setting``) but is not an executable file.
+    """
+    if configured.strip():
+        path = Path(configured.strip()).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+        raise BackendUnavailable(
+            f"setting {setting or name} is {configured!r}, which is not an executable file: fix it with "
+            f"'ssmux settings set {setting} PATH' (or '' to search PATH)"
+        )
+    return shutil.which(name)
+
+
+def choose(requested: str | None, settings: Any) -> Choice:
+    """Pick the backend: ``requested`` (``--backend``) if given, else the ``backend`` setting.
+
+    Args:
+        requested: the backend named on the command line, or ``None``.
+        settings: the loaded settings (``backend``, ``plugin_path`` and ``aws_path`` are read).
+
+    Raises:
+        InvalidValue: an unknown backend name.
+        BackendUnavailable: the chosen backend's executable is missing (one line saying what to do).
+    """
+    backend = parse_backend(requested or getattr(settings, "backend", "auto") or "auto")
+    plugin_path = getattr(settings, "plugin_path", "") or ""
+    aws_path = getattr(settings, "aws_path", "") or ""
+    if backend is Backend.NATIVE:
+        return Choice(Backend.NATIVE)
+    if backend is Backend.AUTO:
+        plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
+        return Choice(Backend.PLUGIN, plugin) if plugin else Choice(Backend.NATIVE)
+    if backend is Backend.PLUGIN:
+        plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
+        if plugin is None:
+            raise BackendUnavailable(
+                f"{PLUGIN_NAME} not found on PATH: {PLUGIN_INSTALL_HINT}, or use --backend native"
+            )
+        return Choice(Backend.PLUGIN, plugin)
+    aws = find_executable(AWS_NAME, aws_path, "aws_path")
+    if aws is None:
+        raise BackendUnavailable(
+            "aws (the AWS CLI) not found on PATH: install it, set its path with "
+            "'ssmux settings set aws_path PATH', or use --backend native"
+        )
+    plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
+    if plugin is None:
+        raise BackendUnavailable(
+            f"the aws-cli backend needs {PLUGIN_NAME}, which is not on PATH: {PLUGIN_INSTALL_HINT}, "
+            "or use --backend native"
+        )
+    return Choice(Backend.AWS_CLI, aws, plugin)
+
+
+def run_in_terminal(launch: Launch) -> int:
+    """Run ``launch`` in this terminal and return its exit status.
+
+    While it runs, the signals a user types (Ctrl-C, Ctrl-\\, Ctrl-Z) are ignored here so they reach only
+    the child, as the aws CLI does for the plugin.
+    """
+    from ssmux.sessions import platform
+
+    with platform.current().user_signals():
+        try:
+            completed = subprocess.run(launch.argv, env=launch.full_env(), check=False)
+        except FileNotFoundError:
+            raise BackendUnavailable(
+                f"{launch.argv[0]} not found: check the path, or use --backend native"
+            ) from None
+    return completed.returncode

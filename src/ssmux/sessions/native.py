@@ -1,0 +1,465 @@
+"""The native transport: a session over a websocket, run by :class:`~ssmux.protocol.client.ClientSession`.
+
+This is the only module with asyncio and websockets for the data channel. It does the I/O the sans-I/O
+client cannot do, and nothing else:
+
+* **Open** (docs/ssm-protocol.md §3): dial ``StreamUrl`` as given (no extra headers, no compression; an
+  HTTP(S) proxy from the environment is used, as the plugin does), send the token message as the first
+  TEXT frame, then binary frames only. A first open that fails is retried with the same token.
+* **Pump**: every binary frame goes to ``ClientSession.receive``; after each, whatever the session has to
+  send is written out, and its events go to the frontend's handler, in order. A malformed frame is dropped
+  (the agent resends what mattered); a failed handshake or decryption ends the session with an error.
+* **Timers** (§5.4): ``tick`` every 100 ms drives retransmission; a message resent 3000 times ends the
+  session with ``TerminateSession``, as the plugin does.
+* **KMS** (§9): ``KmsKeyRequested`` becomes ``kms:GenerateDataKey`` (64 bytes, the session's encryption
+  context) through the same profile and region, in a worker thread; its failure is reported to the agent
+  and to the user.
+* **Resume** (§3.1): when the websocket drops, ``ResumeSession`` gives a new token and the same
+  ``StreamUrl`` is dialled again; the ClientSession keeps sequence numbers and buffers, and resends what
+  was not acked, so output is neither lost nor repeated. No token means the session timed out.
+* **Pause/start publication** (§5.5): honoured by the ClientSession (it stops sending new stream data);
+  :attr:`NativeSession.paused` lets frontends stop reading local input meanwhile.
+* **End**: ``channel_closed`` ends the session; :meth:`NativeSession.terminate` calls ``TerminateSession``
+  when the user ends it.
+
+Frontends (:mod:`ssmux.sessions.shell`, :mod:`ssmux.sessions.forward`, the GUI's terminal tab) set
+:attr:`NativeSession.handler` to take the events and call :meth:`~NativeSession.send_input`,
+:meth:`~NativeSession.resize` and :meth:`~NativeSession.send_flag`; :meth:`NativeSession.wait_closed` says
+how the session ended. Acks are written from the reading task itself, so they leave as frames arrive even when
+the peer keeps many messages in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ssmux.errors import AwsError, SessionError, SsmuxError
+from ssmux.sessions import PLUGIN_VERSION
+from ssmux.sessions.api import SessionApi, StartedSession
+from ssmux.sessions.backends import SessionRequest
+
+OPEN_TIMEOUT = 30.0
+CLOSE_TIMEOUT = 2.0
+TICK_INTERVAL = 0.1
+#: Websocket pings keep idle proxies and NATs from dropping the connection (user pains 3).
+PING_INTERVAL = 30.0
+PING_TIMEOUT = 60.0
+MAX_FRAME = 1 << 20
+RECONNECT_ATTEMPTS = 6
+RECONNECT_MAX_DELAY = 5.0
+
+_client_id: str | None = None
+
+
+def client_id() -> str:
+    """The ClientId of this process: one random UUID, kept across reconnects and sessions (§3)."""
+    global _client_id
+    if _client_id is None:
+        _client_id = str(uuid.uuid4())
+    return _client_id
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    """How a session ended.
+
+    Attributes:
+        reason: ``closed`` (channel_closed from the service), ``timed_out`` (ResumeSession gave no
+            token), ``terminated`` (ended here with TerminateSession), or ``error``.
+        message: the channel_closed Output text, or what went wrong.
+        error: the error to report for ``error``.
+    """
+
+    reason: str
+    message: str = ""
+    error: SsmuxError | None = None
+
+
+class NativeSession:
+    """A live SSM session over the data channel.
+
+    Args:
+        api: the AWS calls (ResumeSession, TerminateSession, GenerateDataKey) for the session's profile.
+        started: what StartSession returned.
+        target: the Target of StartSession (part of the KMS encryption context).
+        kms_allowed: False refuses a KMS handshake (the plugin does so when called by an aws CLI too old
+            to pass the profile).
+        client_version: the ClientVersion to report (see :data:`ssmux.sessions.PLUGIN_VERSION`).
+    """
+
+    def __init__(
+        self,
+        api: SessionApi,
+        started: StartedSession,
+        target: str,
+        *,
+        kms_allowed: bool = True,
+        client_version: str = PLUGIN_VERSION,
+    ) -> None:
+        from ssmux.protocol.client import ClientSession
+
+        self.api = api
+        self.started = started
+        self.session_id = started.session_id
+        self.target = target
+        self._kms_allowed = kms_allowed
+        self._loop = asyncio.get_running_loop()
+        self.client = ClientSession(
+            started.session_id,
+            target,
+            started.token,
+            client_id(),
+            client_version,
+            self._loop.time(),
+        )
+        self.handler: Callable[[Any], None] = _ignore
+        self._ws: Any = None
+        self._wake = asyncio.Event()
+        self._send_lock = asyncio.Lock()
+        self._ended: asyncio.Future[SessionEnd] = self._loop.create_future()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.reconnects = 0
+
+    # ------------------------------------------------------------------------------- lifecycle
+
+    @classmethod
+    async def start(
+        cls,
+        request: SessionRequest,
+        api: SessionApi | None = None,
+        *,
+        on_started: Callable[[NativeSession], None] | None = None,
+        **options: Any,
+    ) -> NativeSession:
+        """``StartSession`` for ``request``, then open its data channel.
+
+        Args:
+            request: what to open.
+            api: the AWS calls to use (default: one for the request's profile and region).
+            on_started: called once the session exists, before the websocket is dialled (to print the
+                "Starting session" line, record recent lists).
+            **options: passed to the constructor (``kms_allowed``, ``client_version``).
+
+        Raises:
+            AwsError: StartSession failed (TargetNotConnected, AccessDenied, ...).
+            SessionError: the data channel could not be opened (the session is terminated).
+        """
+        api = api or SessionApi(request.aws_profile, request.region)
+        starting = asyncio.ensure_future(asyncio.to_thread(api.start_session, request.start_session_params()))
+        # While botocore builds its client and calls StartSession in the worker thread, import what the
+        # data channel needs here: the first prompt shows up that much sooner.
+        _preload()
+        started = await starting
+        session = cls(api, started, request.target, **options)
+        if on_started is not None:
+            on_started(session)
+        await session.open()
+        return session
+
+    async def open(self) -> None:
+        """Dial the websocket and start pumping; a failed first open is retried with the same token.
+
+        Raises:
+            SessionError: no connection after the retries (the session is terminated on the service).
+        """
+        error: BaseException | None = None
+        delay = 0.1 + random.random() * 0.1  # noqa: S311 (jitter, not crypto)
+        for attempt in range(RECONNECT_ATTEMPTS):
+            try:
+                await self._connect(None)
+                break
+            except (OSError, TimeoutError, _websocket_errors()) as failure:
+                error = failure
+            if attempt + 1 < RECONNECT_ATTEMPTS:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+        else:
+            await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
+            raise SessionError(
+                f"cannot open the data channel of session {self.session_id} ({_describe(error)}): check "
+                "your network or proxy (HTTPS_PROXY) and access to ssmmessages"
+            )
+        self._tasks = []
+        self._spawn(self._reader(), "reader")
+        self._spawn(self._writer(), "writer")
+        self._spawn(self._ticker(), "ticker")
+
+    async def wait_closed(self) -> SessionEnd:
+        """Wait until the session ends; how it ended."""
+        return await asyncio.shield(self._ended)
+
+    @property
+    def closed(self) -> bool:
+        """True once the session has ended."""
+        return self._ended.done()
+
+    @property
+    def paused(self) -> bool:
+        """True while the service paused publication (the other end is away)."""
+        return self.client.channel.paused
+
+    async def terminate(self) -> None:
+        """End the session: ``TerminateSession`` on the service, then close here."""
+        if not self.closed:
+            self._finish(SessionEnd("terminated"))
+            await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop pumping and close the websocket (the session itself is left to the service)."""
+        if not self.closed:
+            self._finish(SessionEnd("terminated"))
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), CLOSE_TIMEOUT)
+
+    # ----------------------------------------------------------------------------- user actions
+
+    def send_input(self, data: bytes) -> None:
+        """Send keystrokes or port bytes (held until the session type is known)."""
+        if data and not self.closed:
+            self.client.send_input(data, self._loop.time())
+            self._wake.set()
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Send the terminal size."""
+        if not self.closed:
+            self.client.resize(cols, rows, self._loop.time())
+            self._wake.set()
+
+    def send_flag(self, flag: Any) -> None:
+        """Send a port-session Flag (DisconnectToPort, TerminateSession)."""
+        if not self.closed:
+            self.client.send_flag(flag, self._loop.time())
+            self._wake.set()
+
+    def set_ready(self, ready: bool) -> None:
+        """Whether output can be taken now; while False, output is left unacked and the agent resends it."""
+        self.client.ready = ready
+        if ready:
+            self._dispatch()
+            self._wake.set()
+
+    # ---------------------------------------------------------------------------------- pumping
+
+    async def _connect(self, token: str | None) -> None:
+        from websockets.asyncio.client import connect
+
+        ws = await connect(
+            self.started.stream_url,
+            compression=None,
+            open_timeout=OPEN_TIMEOUT,
+            close_timeout=CLOSE_TIMEOUT,
+            ping_interval=PING_INTERVAL,
+            ping_timeout=PING_TIMEOUT,
+            max_size=MAX_FRAME,
+            user_agent_header=f"ssmux/{PLUGIN_VERSION}",
+        )
+        try:
+            await ws.send(self.client.open_message(token))
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws = ws
+
+    async def _reader(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        from ssmux.protocol.errors import CryptoError, HandshakeError, MalformedMessage, ProtocolError
+
+        while not self.closed:
+            ws = self._ws
+            try:
+                async for frame in ws:
+                    data = frame.encode() if isinstance(frame, str) else frame
+                    try:
+                        self.client.receive(data, self._loop.time())
+                    except MalformedMessage:
+                        pass  # dropped, as the plugin does; the agent resends what was not acked
+                    except (CryptoError, HandshakeError) as error:
+                        self._dispatch()
+                        self._fail(f"session {self.session_id} cannot continue: {error}")
+                        return
+                    except ProtocolError:
+                        pass  # one bad payload; the session goes on
+                    self._dispatch()
+                    # Acks go out right here: frames keep arriving while the peer has many in flight, and
+                    # a separate writer task would only run once the reader has nothing left to read.
+                    await self._flush()
+                    if self.closed:
+                        return
+            except ConnectionClosed:
+                pass
+            except OSError:
+                pass
+            if self.closed:
+                return
+            await self._resume()
+
+    async def _resume(self) -> None:
+        """The websocket dropped: get a new token with ResumeSession and dial again (§3.1)."""
+        old, self._ws = self._ws, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.close(), CLOSE_TIMEOUT)
+        error: BaseException | None = None
+        delay = 0.1 + random.random() * 0.1  # noqa: S311
+        for attempt in range(RECONNECT_ATTEMPTS):
+            if self.closed:
+                return
+            try:
+                token = await asyncio.to_thread(self.api.resume_session, self.session_id)
+                if token is None:
+                    self._finish(SessionEnd("timed_out", f"Session: {self.session_id} timed out."))
+                    return
+                await self._connect(token)
+                self.reconnects += 1
+                self.client.reconnected(self._loop.time())
+                self._wake.set()
+                return
+            except AwsError as failure:
+                error = failure
+                if failure.code in ("AccessDeniedException", "DoesNotExistException", "ProfileNotFound"):
+                    break
+            except (OSError, TimeoutError, _websocket_errors()) as failure:
+                error = failure
+            if attempt + 1 < RECONNECT_ATTEMPTS:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+        self._fail(
+            f"connection to session {self.session_id} lost and not resumed ({_describe(error)}): check your "
+            "network; the service ends the session at its idle timeout"
+        )
+
+    async def _writer(self) -> None:
+        while not self.closed:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Write what the session has to send, in order (one sender at a time keeps the order)."""
+        async with self._send_lock:
+            frames = self.client.data_to_send()
+            ws = self._ws
+            if ws is None or not frames:
+                return  # reconnecting: the session resends what matters once a socket is up
+            for frame in frames:
+                try:
+                    await ws.send(frame)
+                except Exception:  # a dead socket: the reader sees it and resumes
+                    return
+
+    async def _ticker(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(TICK_INTERVAL)
+            self.client.tick(self._loop.time())
+            self._dispatch()
+            self._wake.set()
+
+    def _dispatch(self) -> None:
+        from ssmux.protocol.channel import ChannelClosed, ResendLimitReached
+        from ssmux.protocol.client import KmsKeyRequested
+
+        while (event := self.client.next_event()) is not None:
+            if isinstance(event, KmsKeyRequested):
+                self._spawn(self._generate_data_key(event), "kms")
+            elif isinstance(event, ResendLimitReached):
+                self._spawn(self._give_up(), "give-up")
+            try:
+                self.handler(event)
+            except Exception as error:
+                self._fail(f"session {self.session_id}: local side failed: {type(error).__name__}: {error}")
+                return
+            if isinstance(event, ChannelClosed):
+                self._finish(SessionEnd("closed", event.output))
+                return
+
+    async def _generate_data_key(self, event: Any) -> None:
+        now = self._loop.time
+        if not self._kms_allowed:
+            self.client.kms_failed("KMS encryption needs a newer AWS CLI that passes the profile", now())
+            self._wake.set()
+            self._fail(
+                "this session is KMS-encrypted, and the aws CLI that started it is too old to pass its "
+                "profile: upgrade the AWS CLI"
+            )
+            return
+        try:
+            blob, plaintext = await asyncio.to_thread(
+                self.api.generate_data_key, event.key_id, event.encryption_context
+            )
+        except SsmuxError as error:
+            self.client.kms_failed(str(error), now())
+            self._wake.set()
+            self._fail(f"KMS-encrypted session {self.session_id} needs a data key: {error}")
+            return
+        try:
+            self.client.provide_data_key(blob, plaintext, now())
+        except Exception as error:
+            self.client.kms_failed(str(error), now())
+            self._fail(f"KMS data key for session {self.session_id} is unusable: {error}")
+        self._dispatch()
+        self._wake.set()
+
+    async def _give_up(self) -> None:
+        await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
+        self._fail(
+            f"session {self.session_id} ended: the other side stopped acknowledging data; it was terminated"
+        )
+
+    def _spawn(self, coroutine: Any, name: str) -> None:
+        task = self._loop.create_task(coroutine, name=f"ssm-{name}")
+        self._tasks.append(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        # A bug in the pump must end the session visibly, not leave it hanging.
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            self._fail(f"session {self.session_id}: {task.get_name()} failed: {_describe(error)}")
+
+    def _fail(self, message: str) -> None:
+        self._finish(SessionEnd("error", message, SessionError(message)))
+
+    def _finish(self, end: SessionEnd) -> None:
+        if not self._ended.done():
+            self._ended.set_result(end)
+        self._wake.set()
+
+
+def _preload() -> None:
+    """Import the modules a session needs (they are imported lazily to keep ``ssmux --help`` fast)."""
+    import websockets.asyncio.client  # noqa: F401
+
+    import ssmux.protocol.client  # noqa: F401
+
+
+def _ignore(event: Any) -> None:
+    """The handler before a frontend takes over: events are dropped."""
+
+
+def _websocket_errors() -> type[Exception]:
+    from websockets.exceptions import WebSocketException
+
+    return WebSocketException
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,321 @@
+"""Open a session for a command: resolve TARGET, choose the backend, run it, and return the exit status.
+
+``ssmux connect``, ``exec`` and ``forward`` call :func:`open_session`; the drop-in plugin calls
+:func:`run_plugin_call`. With the native backend, :func:`run_native` starts the session and a
+:class:`Router` picks the local end once the session type is known (the agent decides it, §6): a shell on
+this terminal, a command with stdout and stderr apart, or port forwarding.
+
+Lines of ssmux's own ("Starting session with SessionId: ...", "Exiting session with sessionId: ...") are
+those of the plugin. They go to the terminal in an interactive session, and to stderr in pipe mode, so that
+stdout carries only the session's output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from ssmux.errors import ExitStatus
+from ssmux.sessions.backends import Backend, SessionRequest, choose
+from ssmux.sessions.terminal import LocalTerminal
+
+NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
+PORT_DOCUMENT = "AWS-StartPortForwardingSession"
+REMOTE_PORT_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+
+
+class Kind(Enum):
+    """What a command asked for; the session type from the agent has the last word."""
+
+    SHELL = "shell"
+    EXEC = "exec"
+    FORWARD = "forward"
+
+
+def build_request(
+    kind: Kind,
+    instance_id: str,
+    aws_profile: str | None,
+    region: str | None,
+    *,
+    reason: str | None = None,
+    document: str | None = None,
+    parameters: Mapping[str, Sequence[str]] | None = None,
+    command: str | None = None,
+    local_port: int | None = None,
+    remote_port: int | None = None,
+    remote_host: str | None = None,
+) -> SessionRequest:
+    """The StartSession request of a command: its document and parameters."""
+    params: dict[str, list[str]] = {key: list(values) for key, values in (parameters or {}).items()}
+    if kind is Kind.EXEC:
+        document = NON_INTERACTIVE_DOCUMENT
+        params = {"command": [command or ""]}
+    elif kind is Kind.FORWARD:
+        document = REMOTE_PORT_DOCUMENT if remote_host else PORT_DOCUMENT
+        params = {"portNumber": [str(remote_port)], "localPortNumber": [str(local_port or 0)]}
+        if remote_host:
+            params["host"] = [remote_host]
+    return SessionRequest(instance_id, aws_profile, region, document, params, reason)
+
+
+def open_session(
+    text: str,
+    kind: Kind,
+    *,
+    aws_profile: str | None = None,
+    region: str | None = None,
+    backend: str | None = None,
+    reason: str | None = None,
+    bind: str = "127.0.0.1",
+    **request_options: Any,
+) -> int:
+    """Resolve TARGET ``text``, start the session with the chosen backend, and return the exit status.
+
+    Raises:
+        SsmuxError: the target, backend or session failed (one line for the user).
+    """
+    from ssmux.core.store import load_settings
+    from ssmux.sessions.resolve_target import record_recent, resolve_target
+
+    settings = load_settings()
+    terminal = LocalTerminal()
+    resolved = resolve_target(
+        text,
+        aws_profile=aws_profile,
+        region=region,
+        interactive=terminal.interactive and _isatty(1),
+        settings=settings,
+    )
+    if resolved.problem:
+        sys.stderr.write(f"ssmux: warning: {resolved.problem}; trying anyway\n")
+    request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region, reason=reason,
+                            **request_options)  # fmt: skip
+    requested = backend
+    if requested is None and kind is Kind.EXEC and settings.backend == Backend.AUTO:
+        requested = Backend.NATIVE  # only the native client keeps stderr apart and knows the exit code
+    choice = choose(requested, settings)
+    if choice.backend is Backend.NATIVE:
+        return run_native(
+            request, kind, terminal=terminal, bind=bind, local_port=request_options.get("local_port")
+        )
+
+    from ssmux.sessions.api import SessionApi
+
+    api = SessionApi(request.aws_profile, request.region)
+    if choice.backend is Backend.PLUGIN:
+        from ssmux.sessions.plugin import run_plugin
+
+        assert choice.executable is not None
+        status = run_plugin(choice.executable, request, api)
+        record_recent(request.target, request.aws_profile, api.region_name)
+        return status
+    from ssmux.sessions.awscli import run_awscli
+
+    assert choice.executable is not None
+    record_recent(request.target, request.aws_profile, request.region)
+    return run_awscli(choice.executable, request, choice.plugin)
+
+
+def run_native(
+    request: SessionRequest,
+    kind: Kind,
+    *,
+    terminal: LocalTerminal | None = None,
+    bind: str = "127.0.0.1",
+    local_port: int | None = None,
+) -> int:
+    """Start ``request`` with the native client and run it to its end here; the exit status."""
+    from ssmux.sessions.native import NativeSession
+    from ssmux.sessions.resolve_target import record_recent
+
+    terminal = terminal or LocalTerminal()
+    router = Router(kind, terminal, bind=bind, local_port=local_port)
+
+    async def main() -> int:
+        def on_started(session: NativeSession) -> None:
+            router.attach(session)
+            record_recent(request.target, request.aws_profile, session.api.region_name)
+
+        session = await NativeSession.start(request, on_started=on_started)
+        return await router.run(session)
+
+    return _run(main)
+
+
+def run_plugin_call(args: list[str]) -> int:
+    """``ssmux session-manager-plugin ARGS...``: the plugin's argv contract, run by the native client."""
+    from ssmux.sessions.api import SessionApi, StartedSession
+    from ssmux.sessions.native import NativeSession
+    from ssmux.sessions.shim import PluginCall, parse_plugin_args
+
+    call = parse_plugin_args(args, os.environ)
+    if not isinstance(call, PluginCall):
+        sys.stdout.write(call.text)
+        sys.stdout.flush()
+        return call.exit_status
+    api = SessionApi(call.aws_profile, call.region or None, call.endpoint_url)
+    started = StartedSession(call.session_id, call.token, call.stream_url)
+    router = Router(Kind.SHELL, LocalTerminal(), plugin_mode=True)
+
+    async def main() -> int:
+        session = NativeSession(api, started, call.target, kms_allowed=not call.old_cli)
+        router.attach(session)
+        await session.open()
+        return await router.run(session)
+
+    return _run(main)
+
+
+def _run(main: Any) -> int:
+    try:
+        return int(asyncio.run(main()))
+    except KeyboardInterrupt:
+        return int(ExitStatus.INTERRUPTED)
+
+
+class Router:
+    """Chooses the local end of a session when its type is known, and runs the session to its end.
+
+    Args:
+        kind: what the command asked for (``exec`` gets stdout/stderr apart for NonInteractiveCommands).
+        terminal: this process's terminal.
+        bind: local address for port forwarding.
+        local_port: local port for port forwarding (``None``: the session's ``localPortNumber``).
+        plugin_mode: run as the drop-in plugin (exit status 0 at a normal end, as the plugin).
+    """
+
+    def __init__(
+        self,
+        kind: Kind,
+        terminal: LocalTerminal,
+        *,
+        bind: str = "127.0.0.1",
+        local_port: int | None = None,
+        plugin_mode: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.terminal = terminal
+        self.bind = bind
+        self.local_port = local_port
+        self.plugin_mode = plugin_mode
+        self.session: Any = None
+        self.frontend: Any = None
+        self.signalled = False
+
+    def attach(self, session: Any) -> None:
+        """Take the session's events from now on, and say it started."""
+        self.session = session
+        session.handler = self.handle
+        self._notice(f"\nStarting session with SessionId: {session.session_id}\n")
+
+    def handle(self, event: Any) -> None:
+        """Route one event: to the frontend once there is one; the handshake's message is printed here."""
+        from ssmux.protocol.client import HandshakeCompleted, SessionTypeKnown
+
+        if self.frontend is None and isinstance(event, SessionTypeKnown):
+            self.frontend = self._make_frontend(event.session_type, event.properties)
+            self.frontend.start()
+        elif self.frontend is None and isinstance(event, HandshakeCompleted):
+            if event.customer_message:
+                self._notice(event.customer_message + "\n")
+        elif self.frontend is not None:
+            self.frontend.handle(event)
+
+    def _make_frontend(self, session_type: str, properties: dict[str, Any]) -> Any:
+        from ssmux.sessions.shell import CommandFrontend, ShellFrontend
+
+        if session_type == "Port":
+            from ssmux.sessions.forward import PortFrontend
+
+            return PortFrontend(self.session, properties, bind=self.bind, local_port=self.local_port)
+        if session_type == "NonInteractiveCommands" and (
+            self.kind is Kind.EXEC or not self.terminal.interactive
+        ):
+            return CommandFrontend(self.session)
+        return ShellFrontend(self.session, self.terminal)
+
+    async def run(self, session: Any) -> int:
+        """Run until the session ends; restore everything; return the exit status."""
+        loop = asyncio.get_running_loop()
+        stops = [
+            self.terminal.watch_exit_signals(loop, self._on_exit_signal),
+            _watch_interrupt(loop, self._on_interrupt),
+        ]
+        try:
+            end = await session.wait_closed()
+            if end.reason == "error":
+                # Leave nothing running on the service side of a session that failed here.
+                await asyncio.to_thread(session.api.terminate_session, session.session_id, quiet=True)
+        finally:
+            for stop in stops:
+                stop()
+            if self.frontend is not None:
+                self.frontend.close()
+            await session.close()
+        return self._finish(end)
+
+    def _finish(self, end: Any) -> int:
+        if end.reason == "error":
+            raise end.error
+        if end.reason == "timed_out":
+            self._notice(f"\n{end.message}\n")
+            return 0
+        if end.message:
+            self._notice(f"\n\nSessionId: {self.session.session_id} : {end.message}\n\n")
+        else:
+            self._notice(f"\n\nExiting session with sessionId: {self.session.session_id}.\n\n")
+        if self.signalled:
+            return int(ExitStatus.INTERRUPTED)
+        code = getattr(self.frontend, "exit_code", None)
+        if self.plugin_mode or code is None:
+            return 0
+        return int(code)
+
+    def _on_exit_signal(self) -> None:
+        self.signalled = True
+        asyncio.get_running_loop().create_task(self.session.terminate())
+
+    def _on_interrupt(self) -> None:
+        interrupt = getattr(self.frontend, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+            return
+        from ssmux.sessions.shell import ShellFrontend
+
+        if isinstance(self.frontend, ShellFrontend):
+            # Pipe mode (in raw mode Ctrl-C is a byte, not a signal): pass it on, as the plugin does.
+            self.session.send_input(b"\x03")
+            return
+        self.signalled = True
+        asyncio.get_running_loop().create_task(self.session.terminate())
+
+    def _notice(self, text: str) -> None:
+        # On a terminal, the terminal (raw mode aware); otherwise stderr, so stdout stays the session's.
+        # ``exec`` prints nothing of its own: its stderr is the remote command's.
+        if self.kind is Kind.EXEC:
+            return
+        if self.terminal.interactive:
+            with contextlib.suppress(OSError):
+                self.terminal.notice(text)
+            return
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
+def _watch_interrupt(loop: asyncio.AbstractEventLoop, callback: Any) -> Any:
+    from ssmux.sessions import platform
+
+    return platform.current().watch_interrupt(loop, callback)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
