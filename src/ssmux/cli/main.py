@@ -26,6 +26,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "aws-profiles": ("ssmux.cli.aws_profiles:aws_profiles", "AWS CLI profiles found in the AWS config files."),
     "import": ("ssmux.cli.transfer:import_command", "Import profiles and groups from a TOML or CSV file."),
     "export": ("ssmux.cli.transfer:export_command", "Export profiles and groups to a TOML or CSV file."),
+    "sync": ("ssmux.cli.sync:sync", "Sync instances of the (AWS CLI profile, region) pairs into the cache."),
+    "ls": ("ssmux.cli.ls:ls", "List every target: saved profiles and synced instances; search them."),
+    "connect": ("ssmux.cli.connect:connect", "Open a shell on an instance in this terminal."),
+    "exec": ("ssmux.cli.exec_command:exec_command", "Run a command on an instance; exit with its exit code."),
+    "forward": ("ssmux.cli.forward:forward", "Forward a local port to a port on or behind an instance."),
+    "session-manager-plugin": ("ssmux.cli.plugin_shim:session_manager_plugin", "Drop-in for AWS's plugin."),
+    "install-plugin-shim": ("ssmux.cli.plugin_shim:install_plugin_shim", "Put the drop-in plugin on PATH."),
+    "emulator": ("ssmux.cli.emulator:emulator", "Run a local stand-in for AWS (EC2, STS, KMS, SSM sessions)."),
+    "demo": ("ssmux.cli.demo:demo", "Start the emulator with the demo fleet and show what to try."),
+    "ui": ("ssmux.cli.ui:ui", "Open the app: profiles, sync and sessions in tabs, in the browser."),
 }
 
 
