@@ -12,7 +12,8 @@ import pytest
 from ssmux.core import aws
 from tests.support.emulator import RunningEmulator, start_emulator
 
-#: One account per profile. dev/prod hold small fleets, big one to page over, the others fail on purpose.
+#: One account per profile. dev/prod hold small fleets, big one to page over, nodip may only use the older
+#: DescribeInstanceInformation, the others fail on purpose.
 FLEET_SCENARIO = {
     "profiles": [
         {"name": "dev", "account_id": "111111111111", "region": "eu-central-1"},
@@ -23,7 +24,13 @@ FLEET_SCENARIO = {
             "name": "nossm",
             "account_id": "555555555555",
             "region": "eu-central-1",
-            "deny": ["ssm:DescribeInstanceInformation"],
+            "deny": ["ssm:DescribeInstance*"],
+        },
+        {
+            "name": "nodip",
+            "account_id": "888888888888",
+            "region": "eu-central-1",
+            "deny": ["ssm:DescribeInstanceProperties"],
         },
         {
             "name": "throttled",
@@ -51,6 +58,8 @@ FLEET_SCENARIO = {
         {"profile": "big", "region": "eu-west-1", "name": "node", "count": 120, "tags": {"team": "grid"}},
         {"profile": "denied", "region": "eu-central-1", "name": "secret"},
         {"profile": "nossm", "region": "eu-central-1", "name": "plain"},
+        {"profile": "nodip", "region": "eu-central-1", "name": "old-policy", "count": 7},
+        {"profile": "nodip", "region": "eu-central-1", "name": "lost", "ssm": "offline"},
         {"profile": "throttled", "region": "eu-central-1", "name": "busy"},
         {"profile": "slow", "region": "eu-central-1", "name": "far", "count": 2},
     ],

@@ -78,7 +78,7 @@ def test_pagination_over_several_pages(
     """120 instances come back whole through 3 EC2 pages of 50 and 3 SSM pages of 50, one event per page."""
     fleet_emulator.apply(monkeypatch)
     events: list[SyncEvent] = []
-    outcome = fetch_pair("big", "eu-west-1", progress=events.append, ec2_page_size=50)
+    outcome = fetch_pair("big", "eu-west-1", progress=events.append, ec2_page_size=50, ssm_page_size=50)
     assert outcome.ok, outcome.error_message
     assert outcome.instances == 120
     assert {item.name for item in outcome.items} == {f"node-{n}" for n in range(1, 121)}
@@ -86,6 +86,37 @@ def test_pagination_over_several_pages(
     pages = [event for event in events if event.kind == "page"]
     assert sorted(event.service for event in pages) == ["ec2"] * 3 + ["ssm"] * 3
     assert outcome.pages == 6 and max(event.instances for event in pages) == 120
+
+
+def test_large_pages_by_default(fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default the same 120 instances take one EC2 page and one DescribeInstanceProperties page."""
+    fleet_emulator.apply(monkeypatch)
+    events: list[SyncEvent] = []
+    outcome = fetch_pair("big", "eu-west-1", progress=events.append)
+    assert outcome.ok and outcome.instances == 120
+    assert sorted(event.service for event in events if event.kind == "page") == ["ec2", "ssm"]
+
+
+def test_profile_denied_instance_properties_falls_back(
+    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile denied ssm:DescribeInstanceProperties still syncs, with SSM status, via the older call."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as denied:  # the scenario really refuses the newer operation
+        fleet_emulator.client("ssm", "nodip", "eu-central-1").describe_instance_properties()
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    fleet_emulator.apply(monkeypatch)
+    events: list[SyncEvent] = []
+    outcome = fetch_pair("nodip", "eu-central-1", progress=events.append, ssm_page_size=5)
+    assert outcome.ok, outcome.error_message
+    status = {item.name: (item.ssm_managed, item.ping_status) for item in outcome.items}
+    assert status == {
+        **{f"old-policy-{n}": (True, "Online") for n in range(1, 8)},
+        "lost": (True, "ConnectionLost"),
+    }
+    # 8 nodes in DescribeInstanceInformation pages of 5: two SSM pages came through the fallback.
+    assert sum(1 for event in events if event.kind == "page" and event.service == "ssm") == 2
 
 
 @pytest.fixture(scope="module")

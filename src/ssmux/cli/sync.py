@@ -1,9 +1,9 @@
 """``ssmux sync``: list the instances of every enabled (AWS CLI profile, region) pair into the cache.
 
-Pairs run concurrently (``--concurrency``, default 16). On a terminal a live line per pair shows its
-progress on stderr; otherwise one plain line per finished pair goes to stderr. The result (a table, or
-``--json``) goes to stdout. Exit status: 0 when every pair synced, 1 when any failed (the others are still
-saved), 130 on Ctrl-C (pairs already done are kept).
+Pairs run concurrently (``--concurrency``, default 32, see :data:`ssmux.core.sync.DEFAULT_CONCURRENCY`). On
+a terminal a live line per pair shows its progress on stderr; otherwise one plain line per finished pair
+goes to stderr. The result (a table, or ``--json``) goes to stdout. Exit status: 0 when every pair synced,
+1 when any failed (the others are still saved), 130 on Ctrl-C (pairs already done are kept).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 256),
-    default=16,
+    default=32,  # ssmux.core.sync.DEFAULT_CONCURRENCY, not imported: it would load the engine for --help
     show_default=True,
     help="Pairs synced at the same time.",
 )
@@ -52,8 +52,9 @@ def parse_pair(text: str) -> tuple[str, str]:
 def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     """Sync EC2 instances and SSM managed nodes of the sync pairs into the local cache.
 
-    Instances are listed with EC2 DescribeInstances and SSM DescribeInstanceInformation, every pair at
-    once. A pair that fails keeps its last good instances (shown as stale by ssmux ls).
+    Instances are listed with EC2 DescribeInstances and SSM DescribeInstanceProperties (or
+    DescribeInstanceInformation where that is not allowed), every pair at once. A pair that fails keeps
+    its last good instances (shown as stale by ssmux ls).
     """
     from ssmux.core import store
     from ssmux.core.inventory import Inventory

@@ -3,7 +3,7 @@
 ``StartSession`` resolves the document (its ``sessionType``, parameters and, for port documents, the
 ``properties`` block the agent sends in the handshake, spec section 8.1), checks that the target is a
 connected node of the caller's account and region, and registers the session for the data channel. The
-others read or change the registry, or read the fleet.
+others read or change the registry, or read the fleet (:mod:`ssm_inventory` lists the nodes).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ssmux.emulator import ssm_inventory
 from ssmux.emulator.documents import DEFAULT_DOCUMENT, DOCUMENTS, document_values, shell_command
 from ssmux.emulator.faults import Faults
 from ssmux.emulator.fleet import Fleet, Node
@@ -22,8 +23,6 @@ from ssmux.emulator.scenario import ScenarioProfile
 from ssmux.emulator.sessions import EmulatedSession, SessionRegistry, SessionType
 from ssmux.emulator.wire import ApiError
 
-_INFO_FILTER_KEYS = ("InstanceIds", "AgentVersion", "PingStatus", "PlatformTypes", "ActivationIds", "IamRole",
-                     "ResourceType", "AssociationStatus")  # fmt: skip
 _SESSION_FILTER_KEYS = (
     "InvokedAfter",
     "InvokedBefore",
@@ -66,6 +65,7 @@ class SsmApi:
             "DescribeSessions",
             "GetConnectionStatus",
             "DescribeInstanceInformation",
+            "DescribeInstanceProperties",
         }
     )
 
@@ -173,18 +173,14 @@ class SsmApi:
 
     def describe_instance_information(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         """DescribeInstanceInformation: managed nodes of the caller's account and region, paginated."""
-        checks = [_info_filter(item, legacy=True) for item in _list(body, "InstanceInformationFilterList")]
-        checks += [_info_filter(item, legacy=False) for item in _list(body, "Filters")]
-        nodes = [
-            node
-            for node in self.fleet.nodes(caller.account_id, caller.region)
-            if node.managed and all(check(node) for check in checks)
-        ]
-        page, next_token = _page(nodes, body, default=50, low=5, high=50)
-        result: dict[str, Any] = {"InstanceInformationList": [node.information() for node in page]}
-        if next_token:
-            result["NextToken"] = next_token
-        return result
+        return ssm_inventory.describe_instance_information(self._nodes(caller), body)
+
+    def describe_instance_properties(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """DescribeInstanceProperties: the same nodes with EC2's fields too, up to 1000 a page."""
+        return ssm_inventory.describe_instance_properties(self._nodes(caller), body)
+
+    def _nodes(self, caller: Caller) -> list[Node]:
+        return self.fleet.nodes(caller.account_id, caller.region)
 
     def _connected_node(self, caller: Caller, target: str) -> Node:
         node = self.fleet.node(caller.account_id, caller.region, target)
@@ -206,43 +202,6 @@ class SsmApi:
             "TokenValue": session.token,
             "StreamUrl": self.stream_url(session.session_id),
         }
-
-
-def _info_filter(item: Any, *, legacy: bool) -> Callable[[Node], bool]:
-    key_name, values_name = ("key", "valueSet") if legacy else ("Key", "Values")
-    if not isinstance(item, dict):
-        raise _validation("each filter must be an object")
-    key, values = item.get(key_name), item.get(values_name)
-    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise ApiError(
-            "InvalidInstanceInformationFilterValue", f"Filter {key} needs a list of string values."
-        )
-    wanted = set(values)
-    if isinstance(key, str) and not legacy and key.startswith("tag:"):
-        tag = key[4:]
-        return lambda node: _tags(node).get(tag) in wanted
-    if key == "tag-key" and not legacy:
-        return lambda node: bool(wanted & set(_tags(node)))
-    if key not in _INFO_FILTER_KEYS:
-        raise ApiError("InvalidFilterKey", f"The filter key {key!r} is not valid.")
-    field = {
-        "InstanceIds": "InstanceId",
-        "AgentVersion": "AgentVersion",
-        "PingStatus": "PingStatus",
-        "PlatformTypes": "PlatformType",
-        "ActivationIds": "ActivationId",
-        "IamRole": "IamRole",
-        "ResourceType": "ResourceType",
-        "AssociationStatus": "AssociationStatus",
-    }[key]
-    return lambda node: node.information().get(field) in wanted
-
-
-def _tags(node: Node) -> dict[str, str]:
-    tags = dict(node.spec.tags)
-    if node.spec.name is not None:
-        tags["Name"] = node.spec.name
-    return tags
 
 
 def _page(
