@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench lint typecheck clean
+.PHONY: test demo bench screenshot lint typecheck clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/ssmux demo
+
+# Re-take docs/screenshot.png (the README's picture) from the browser end-to-end test.
+screenshot: $(STAMP)
+	SSMUX_UPDATE_SCREENSHOT=1 PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/gui/test_browser_e2e.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,0 +1,42 @@
+"""The app: wires the pages to the shared services, and runs it (``ssmux ui`` / ``ssmux demo``).
+
+Each page is a module of :mod:`ssmux.gui.pages` with one ``create(services)``; :func:`register` calls them
+all. Tests call :func:`register` inside NiceGUI's user simulation; :func:`run` serves the same pages for real
+(see :mod:`ssmux.gui.server` for the socket, the token and the access guard).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ssmux.gui.server import ServeOptions, serve
+from ssmux.gui.services import Services, create_services
+
+
+def register(services: Services) -> None:
+    """Register every page, and load the panel and stop every session with the app."""
+    from nicegui import app
+
+    from ssmux.gui.pages import forwards, main, settings
+
+    main.create(services)
+    settings.create(services)
+    forwards.create(services)
+    app.on_startup(services.panel.reload)
+    app.on_shutdown(services.close)
+
+
+def run(options: ServeOptions, *, services: Services | None = None, **serve_options: Any) -> None:
+    """Serve the app until Ctrl-C (prints the URL line first).
+
+    Raises:
+        InvalidValue: Bad ``--host``/``--port``.
+        BackendUnavailable: ``--native`` without pywebview.
+    """
+    chosen = services
+
+    def setup(_policy: object) -> None:
+        # Sessions and forwards are ended by the shutdown hook, on the server's own event loop.
+        register(chosen or create_services())
+
+    serve(options, setup, **serve_options)

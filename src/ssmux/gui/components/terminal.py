@@ -1,0 +1,169 @@
+"""The terminal of a session tab: ``ui.xterm`` wired to a :class:`~ssmux.gui.session_manager.ManagedSession`.
+
+Keystrokes (``on_data``) go to the session unchanged; every fit of the terminal to its tab (``on_resize``)
+goes to the remote pty. Output flows the other way through a small pump: bytes are decoded incrementally
+(a UTF-8 character split across two chunks stays whole), coalesced, and sent in chunks of at most
+:data:`CHUNK_CHARS`; the pump waits until xterm.js has drawn a chunk before sending the next, so a ``cat`` of
+a large file cannot pile up unbounded messages in the server or the browser.
+
+A terminal that falls far behind (its browser tab asleep, a huge burst) does not keep every byte: once more
+than the session's history limit is waiting, it drops what is pending and repaints from the session's
+history, which holds the same recent output. That is also how a terminal attached after a reload shows the
+screen: reset, then the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+from collections import deque
+from typing import Any
+
+from nicegui.elements.xterm.xterm import Xterm
+from nicegui.events import GenericEventArguments
+
+from ssmux.gui.session_manager import ManagedSession
+
+log = logging.getLogger(__name__)
+
+#: Most characters sent to the browser in one message.
+CHUNK_CHARS = 256 * 1024
+#: Chunks sent before the first of them is acknowledged.
+IN_FLIGHT = 2
+#: How long to wait for the browser to draw one chunk before treating it as gone.
+ACK_TIMEOUT = 30.0
+
+TERMINAL_OPTIONS: dict[str, Any] = {
+    "cursorBlink": True,
+    "scrollback": 10000,
+    "fontSize": 14,
+    "fontFamily": "Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
+    "theme": {"background": "#1e1e1e"},
+    "allowProposedApi": True,
+}
+
+
+class SessionTerminal(Xterm, component="ssmux_terminal.js"):
+    """xterm.js that fits its box, acknowledges writes, copies/pastes and searches (see the .js file)."""
+
+    def __init__(self, view: TerminalView) -> None:
+        super().__init__(TERMINAL_OPTIONS)
+        self._view = view
+
+    def _handle_delete(self) -> None:
+        # The page went away (reload, closed browser tab): the session lives on, this view does not.
+        self._view.detach()
+        super()._handle_delete()
+
+
+class TerminalView:
+    """One browser terminal showing one session."""
+
+    def __init__(self, session: ManagedSession) -> None:
+        self.session = session
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending: list[str] = []
+        self._pending_size = 0
+        self._resync = False
+        self._ready = False
+        self._pump: asyncio.Task[None] | None = None
+        self._attached = True
+        self.element = SessionTerminal(self).classes("ssmux-terminal").mark(f"terminal-{session.id}")
+        self.element.on("ready", self._on_ready)
+        self.element.on_data(lambda e: self.session.input(e.data))
+        self.element.on_resize(lambda e: self.session.resize(e.cols, e.rows))
+        self._queue(session.attach(self))
+
+    # View protocol -------------------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Output from the session."""
+        self._queue(data)
+
+    def status_changed(self) -> None:
+        """The page's tab shows the status; nothing to do in the terminal itself."""
+
+    # Pumping -------------------------------------------------------------------------------------------
+    def _queue(self, data: bytes) -> None:
+        if not self._attached:
+            return
+        if self._resync:
+            return  # the repaint will take it from the history
+        text = self._decoder.decode(data)
+        if text:
+            self._pending.append(text)
+            self._pending_size += len(text)
+        if self._pending_size > self.session.history.limit:
+            # Too far behind: repaint from the history instead of sending all of this.
+            self._pending.clear()
+            self._pending_size = 0
+            self._resync = True
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._ready and (self._pump is None or self._pump.done()) and (self._pending or self._resync):
+            self._pump = asyncio.get_running_loop().create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        # Up to IN_FLIGHT chunks travel at once: the browser draws one while the next is on its way, and
+        # the server never gets more than that ahead of what was drawn.
+        in_flight: deque[asyncio.Future[Any]] = deque()
+        try:
+            while self._attached and (self._pending or self._resync or in_flight):
+                if not (self._pending or self._resync):
+                    await in_flight.popleft()
+                    continue
+                if self._resync:
+                    self._resync = False
+                    self._decoder.reset()
+                    text = "\x1bc" + self._decoder.decode(self.session.history.snapshot())
+                else:
+                    text = "".join(self._pending)
+                    self._pending.clear()
+                    self._pending_size = 0
+                for start in range(0, len(text), CHUNK_CHARS):
+                    chunk = text[start : start + CHUNK_CHARS]
+                    in_flight.append(asyncio.ensure_future(self._write(chunk)))
+                    if len(in_flight) >= IN_FLIGHT:
+                        await in_flight.popleft()
+        except TimeoutError:
+            # The browser stopped drawing (asleep, gone): repaint from the history when it is back.
+            self._resync = True
+        except Exception:
+            log.exception("terminal pump failed")
+            self._resync = True
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+    async def _write(self, chunk: str) -> None:
+        await self.element.run_method("writeChunk", chunk, timeout=ACK_TIMEOUT)
+
+    def _on_ready(self, event: GenericEventArguments) -> None:
+        args = event.args or {}
+        self._ready = True
+        if isinstance(args, dict) and args.get("cols") and args.get("rows"):
+            self.session.resize(int(args["cols"]), int(args["rows"]))
+        self._kick()
+
+    # Actions -------------------------------------------------------------------------------------------
+    def focus(self) -> None:
+        self.element.run_method("focus")
+
+    async def search(self, term: str, backwards: bool = False) -> bool:
+        """Find ``term`` in the scrollback and select it; False when it is not there."""
+        try:
+            return bool(await self.element.run_method("search", term, backwards, timeout=5))
+        except TimeoutError:
+            return False
+
+    async def text(self, lines: int = 0) -> str:
+        """The last ``lines`` lines as the browser shows them (0: all)."""
+        return str(await self.element.run_method("getText", lines, timeout=5))
+
+    def detach(self) -> None:
+        if self._attached:
+            self._attached = False
+            self.session.detach(self)
+            if self._pump is not None:
+                self._pump.cancel()

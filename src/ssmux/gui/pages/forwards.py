@@ -1,0 +1,158 @@
+"""The port forwarding page: start a forward (target, local port, remote port, optional remote host), see
+its connections and the lines the plugin would print, stop it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nicegui import ui
+
+from ssmux.core import validation
+from ssmux.errors import InvalidValue, SsmuxError
+from ssmux.gui.components.dialogs import show_error, value_text
+from ssmux.gui.forwards import ForwardSpec, RunningForward
+from ssmux.gui.layout import frame
+from ssmux.gui.services import Services
+
+_STATE_COLORS = {"starting": "warning", "listening": "positive", "ended": "grey", "error": "negative"}
+
+
+def parse_port(text: str, what: str, *, allow_zero: bool = False) -> int:
+    """A TCP port number from text.
+
+    Raises:
+        InvalidValue: not a number in 1..65535 (0 too when ``allow_zero``: the system picks).
+    """
+    low = 0 if allow_zero else 1
+    if not text.strip().isdigit() or not low <= int(text) <= 65535:
+        extra = " (0: any free port)" if allow_zero else ""
+        raise InvalidValue(f"invalid {what} {text!r}: give a number from {low} to 65535{extra}")
+    return int(text)
+
+
+def validate_host(text: str) -> str:
+    """A remote host name or address (no spaces or control characters)."""
+    value = text.strip()
+    if not value or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise InvalidValue(f"invalid remote host {text!r}: give a host name or IP address, without spaces")
+    return value
+
+
+class ForwardsPage:
+    """The form and the list of forwards."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        with ui.column().classes("w-full max-w-4xl mx-auto p-4 gap-4"):
+            with ui.card().classes("w-full"):
+                ui.label("New port forward").classes("text-lg font-medium")
+                with ui.grid(columns=3).classes("w-full gap-x-4"):
+                    self.target = ui.input("Instance ID", placeholder="i-0123456789abcdef0").mark(
+                        "forward-target"
+                    )
+                    self.aws_profile = ui.input("AWS profile (optional)").mark("forward-aws-profile")
+                    self.region = ui.input("Region (optional)").mark("forward-region")
+                    self.local_port = ui.input("Local port (0: any free)", value="0").mark(
+                        "forward-local-port"
+                    )
+                    self.remote_port = ui.input("Remote port", placeholder="22").mark("forward-remote-port")
+                    self.remote_host = ui.input("Remote host (optional, e.g. a database)").mark(
+                        "forward-remote-host"
+                    )
+                with ui.row().classes("w-full justify-end"):
+                    ui.button("Start", icon="play_arrow", on_click=self.start).mark("forward-start")
+            self.list = ui.column().classes("w-full gap-2").mark("forward-list")
+        self._scheduled = False
+        ui.context.client.on_delete(services.forwards.changed.subscribe(lambda *_: self.schedule()))
+        # Connection counts change without an event (a connection closing): refresh them now and then.
+        ui.timer(1.0, lambda: self.schedule() if services.forwards.forwards else None)
+        self.render()
+
+    def schedule(self) -> None:
+        """Redraw soon, once for a burst of changes."""
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(0.2, self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if not self.list.is_deleted:
+            self.render()
+
+    def _field(self, field: ui.element, check: object, *, optional: bool = False) -> object:
+        text = value_text(field)
+        if optional and not text:
+            show_error(field, None)
+            return ""
+        try:
+            value = check(text)  # type: ignore[operator]
+        except SsmuxError as error:
+            show_error(field, str(error))
+            return None
+        show_error(field, None)
+        return value
+
+    def start(self) -> None:
+        values = [
+            self._field(self.target, validation.validate_instance_id),
+            self._field(self.aws_profile, validation.validate_aws_profile_name, optional=True),
+            self._field(self.region, validation.validate_region, optional=True),
+            self._field(self.local_port, lambda t: parse_port(t, "local port", allow_zero=True)),
+            self._field(self.remote_port, lambda t: parse_port(t, "remote port")),
+            self._field(self.remote_host, validate_host, optional=True),
+        ]
+        if any(value is None for value in values):
+            return
+        instance_id, aws_profile, region, local_port, remote_port, remote_host = values
+        spec = ForwardSpec(
+            instance_id=str(instance_id),
+            local_port=int(local_port),  # type: ignore[call-overload]
+            remote_port=int(remote_port),  # type: ignore[call-overload]
+            remote_host=str(remote_host) or None,
+            aws_profile=str(aws_profile) or None,
+            region=str(region) or None,
+        )
+        self.services.forwards.start(spec)
+
+    def render(self) -> None:
+        self.list.clear()
+        with self.list:
+            if not self.services.forwards.forwards:
+                ui.label("No forwards running.").classes("text-grey-7").mark("forward-empty")
+            for forward in self.services.forwards.forwards.values():
+                self._render_one(forward)
+
+    def _render_one(self, forward: RunningForward) -> None:
+        spec = forward.spec
+        port = forward.port or spec.local_port
+        label = spec.label.replace(f"localhost:{spec.local_port or '?'}", f"localhost:{port or '?'}")
+        with ui.card().classes("w-full").mark(f"forward forward-{forward.id}"):
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.badge(forward.state, color=_STATE_COLORS[forward.state]).mark(
+                    f"forward-state-{forward.id}"
+                )
+                ui.label(label).classes("font-mono")
+                ui.space()
+                ui.label(f"{forward.active} open, {forward.accepted} accepted").classes(
+                    "text-sm text-grey-7"
+                ).mark(f"forward-connections-{forward.id}")
+                ui.button(
+                    "Stop", icon="stop", on_click=lambda f=forward: self.services.forwards.stop(f.id)
+                ).props("flat dense color=negative").mark(f"forward-stop-{forward.id}")
+            if forward.message:
+                ui.label(forward.message).classes(
+                    "text-sm " + ("text-negative" if forward.state == "error" else "text-grey-7")
+                ).mark(f"forward-message-{forward.id}")
+            if forward.lines:
+                ui.label("\n".join(list(forward.lines)[-6:])).classes(
+                    "text-xs font-mono whitespace-pre-wrap"
+                ).mark(f"forward-lines-{forward.id}")
+
+
+def create(services: Services) -> None:
+    """Register the forwards page."""
+
+    @ui.page("/forwards")
+    def forwards_page() -> None:
+        with frame(services, "/forwards"):
+            ForwardsPage(services)

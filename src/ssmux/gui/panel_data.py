@@ -1,0 +1,133 @@
+"""Loading what the profile panel lists: saved profiles from the store, synced instances from the cache.
+
+This reads files (the TOML store and the SQLite inventory), so the GUI calls :func:`load_panel_data` through
+``run.io_bound``; it never touches AWS.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ssmux.gui.panel_model import UNGROUPED, GroupInfo, GroupStatus, PanelData, PanelTarget
+
+if TYPE_CHECKING:
+    from ssmux.core.inventory import Inventory, PairStatus
+    from ssmux.core.models import ProfileBook, Settings
+    from ssmux.core.targets import Target
+
+
+def saved_group_key(name: str | None) -> str:
+    """Panel key of a saved group (``None``: the profiles in no group)."""
+    return f"saved:{name or ''}"
+
+
+def synced_group_key(aws_profile: str, region: str) -> str:
+    """Panel key of a synced pair's group."""
+    return f"synced:{aws_profile}/{region}"
+
+
+def when(epoch: float | None) -> str:
+    """Epoch seconds as local ``YYYY-MM-DD HH:MM`` (``""`` for none)."""
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
+
+
+def pair_status(status: PairStatus | None) -> GroupStatus:
+    """A synced group's status from the cache's record of its pair."""
+    if status is None:
+        return GroupStatus(state="never")
+    if status.error_code is None:
+        return GroupStatus(state="ok", last_success=when(status.last_success))
+    return GroupStatus(
+        state="stale" if status.last_success else "error",
+        message=status.error_message or status.error_code,
+        code=status.error_code,
+        last_success=when(status.last_success),
+    )
+
+
+def panel_target(target: Target) -> PanelTarget:
+    """The panel row of a merged target."""
+    if target.source == "saved":
+        key = f"saved:{target.name}"
+        group = saved_group_key(target.group)
+        aws_tags = {k: v for k, v in target.tags.items() if k != "Name"}
+        # A saved profile's own labels as written, then the AWS tags the sync knows for it.
+        labels = list(target.labels)
+        for label_key, label_value in aws_tags.items():
+            text = f"{label_key}={label_value}" if label_value else label_key
+            if text not in labels and label_key not in target.labels:
+                labels.append(text)
+        tags = tuple(labels)
+    else:
+        key = f"synced:{target.aws_profile}/{target.region}/{target.instance_id}"
+        group = synced_group_key(target.aws_profile or "", target.region or "")
+        tags = tuple(f"{k}={v}" for k, v in sorted(target.tags.items()) if k != "Name")
+    addresses = tuple(a for a in (target.private_ip, target.public_ip, target.private_dns) if a)
+    return PanelTarget(
+        key=key,
+        name=target.name,
+        instance_id=target.instance_id,
+        group=group,
+        source=target.source,
+        aws_profile=target.aws_profile,
+        region=target.region,
+        state=target.state,
+        ping_status=target.ping_status,
+        platform=target.platform,
+        tags=tags,
+        addresses=addresses,
+        description=target.description,
+        problem=target.problem if target.synced else None,
+    )
+
+
+def build_panel_data(
+    book: ProfileBook, settings: Settings, targets: list[Target], statuses: list[PairStatus]
+) -> PanelData:
+    """Groups in display order (saved groups as declared, "Ungrouped", then synced pairs) and sorted rows."""
+    groups: list[GroupInfo] = [
+        GroupInfo(key=saved_group_key(name), title=name, source="saved", name=name)
+        for name in book.group_names()
+    ]
+    if any(profile.group is None for profile in book.profiles):
+        groups.append(GroupInfo(key=saved_group_key(None), title=UNGROUPED, source="saved"))
+    by_pair = {(status.aws_profile, status.region): status for status in statuses}
+    pairs = dict.fromkeys(sorted(by_pair))
+    if settings.sync_enabled:
+        pairs.update(dict.fromkeys(pair.key for pair in settings.enabled_pairs()))
+    for aws_profile, region in pairs:
+        groups.append(
+            GroupInfo(
+                key=synced_group_key(aws_profile, region),
+                title=f"{aws_profile}/{region}",
+                source="synced",
+                status=pair_status(by_pair.get((aws_profile, region))),
+                pair=(aws_profile, region),
+            )
+        )
+    rows = sorted(
+        (panel_target(target) for target in targets),
+        key=lambda row: (row.source != "saved", row.name.lower(), row.name),
+    )
+    return PanelData(groups=tuple(groups), targets=tuple(rows))
+
+
+def load_panel_data(inventory: Inventory | None = None) -> PanelData:
+    """Read the store and the cache (blocking: run it off the event loop).
+
+    Raises:
+        StoreError: A file of ours cannot be read.
+    """
+    from ssmux.core import store
+    from ssmux.core.inventory import Inventory
+    from ssmux.core.targets import merge
+
+    inventory = inventory or Inventory()
+    book = store.load_profiles()
+    settings = store.load_settings()
+    statuses = inventory.pairs()
+    targets = merge(book, settings, inventory.instances(), statuses)
+    return build_panel_data(book, settings, targets, statuses)

@@ -1,0 +1,101 @@
+"""What the app keeps in the server, shared by every page: panel data, the sync, sessions and forwards.
+
+One :class:`Services` is made per app (per ``ssmux ui`` process, or per test). Pages get it from
+:func:`ssmux.gui.app.register` and subscribe to its hubs; nothing here depends on a browser being connected,
+which is why sessions and forwards survive a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ssmux.errors import SsmuxError
+from ssmux.gui.hub import Hub
+from ssmux.gui.panel_model import PanelData
+
+if TYPE_CHECKING:
+    from ssmux.gui.forwards import ForwardManager
+    from ssmux.gui.session_manager import SessionManager
+    from ssmux.gui.sync_controller import SyncController
+
+log = logging.getLogger(__name__)
+
+
+class PanelSource:
+    """The panel's data, loaded off the event loop, with a hub that tells pages when it changed.
+
+    Args:
+        loader: Reads the store and the cache (blocking); default
+            :func:`ssmux.gui.panel_data.load_panel_data`.
+    """
+
+    def __init__(self, loader: Callable[[], PanelData] | None = None) -> None:
+        self._loader = loader
+        self.data = PanelData()
+        self.error = ""
+        self.loaded = False
+        self.changed = Hub()
+
+    async def reload(self) -> None:
+        """Read the profiles and the cache again and tell every page. A read error keeps the last data."""
+        from nicegui import run
+
+        from ssmux.gui.panel_data import load_panel_data
+
+        try:
+            data = await run.io_bound(self._loader or load_panel_data)
+        except SsmuxError as error:
+            self.error = str(error)
+        else:
+            if data is None:  # the app is stopping
+                return
+            self.data = data
+            self.error = ""
+        self.loaded = True
+        self.changed.emit()
+
+
+@dataclass
+class Services:
+    """The shared state of one app."""
+
+    panel: PanelSource
+    sync: SyncController
+    sessions: SessionManager
+    forwards: ForwardManager
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """End every session and forward (at app shutdown)."""
+        for closer in (self.sessions.close_all, self.forwards.stop_all):
+            try:
+                await closer()
+            except Exception:  # shutting down: note it, and still stop the rest
+                log.exception("failed to stop cleanly")
+
+
+def create_services(
+    *,
+    loader: Callable[[], PanelData] | None = None,
+    transport_factory: object | None = None,
+) -> Services:
+    """The services of a new app.
+
+    Args:
+        loader: Panel data loader (tests and the benchmark pass their own).
+        transport_factory: How sessions connect (default: the backend chosen in the settings).
+    """
+    from ssmux.gui.forwards import ForwardManager
+    from ssmux.gui.session_manager import SessionManager
+    from ssmux.gui.sync_controller import SyncController
+
+    panel = PanelSource(loader)
+    return Services(
+        panel=panel,
+        sync=SyncController(panel),
+        sessions=SessionManager(transport_factory),  # type: ignore[arg-type]
+        forwards=ForwardManager(),
+    )

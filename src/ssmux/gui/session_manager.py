@@ -1,0 +1,343 @@
+"""Sessions that live in the server, so a tab survives a browser reload.
+
+A :class:`ManagedSession` owns one connection (a :class:`Transport`: the native client, or the plugin / aws
+CLI in a pty) and keeps a bounded history of what it printed. Browser tabs are only *views*: a terminal
+attaches, gets the history to repaint its screen, then every new byte; a reload drops the view and the next
+page attaches a new one. Closing a tab is what ends the session (``TerminateSession`` and the processes).
+
+Everything here runs on the event loop. Transports deliver output on the loop too, so attaching (history
+snapshot + subscription) is atomic: a view never misses or repeats a byte. Keystrokes pass straight to the
+transport and are never logged or kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from ssmux.errors import SsmuxError
+from ssmux.gui.hub import Hub
+
+log = logging.getLogger(__name__)
+
+#: Bytes of output kept per session for repainting a re-attached terminal.
+HISTORY_LIMIT = 512 * 1024
+
+
+class Status(StrEnum):
+    """The status dot of a tab."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    ENDED = "ended"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SessionTarget:
+    """What a tab connects to.
+
+    Attributes:
+        title: Tab title: the profile name, or the instance id for an ad-hoc connection.
+        instance_id: ``i-...`` or ``mi-...``.
+        aws_profile: AWS CLI profile, ``None`` for the SDK's default chain.
+        region: Region, ``None`` for the profile's own.
+        profile_name: The saved profile this came from, if any.
+        backend: Backend asked for (``None``: the settings' choice).
+    """
+
+    title: str
+    instance_id: str
+    aws_profile: str | None = None
+    region: str | None = None
+    profile_name: str | None = None
+    backend: str | None = None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Why a connection ended: ``reason`` is shown in the tab; ``error`` paints the dot red."""
+
+    reason: str
+    error: bool = False
+    exit_code: int | None = None
+
+
+class Transport(Protocol):
+    """One live connection of a session (see :mod:`ssmux.gui.transports`)."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The SSM session id once known."""
+
+    async def start(self, cols: int, rows: int) -> None:
+        """Open the session with this window size; raises :class:`~ssmux.errors.SsmuxError` on failure."""
+
+    def send(self, data: bytes) -> None:
+        """Pass keystrokes (or pasted text) to the remote side as they are."""
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Tell the remote pty its new size."""
+
+    async def wait(self) -> Ended:
+        """Return when the connection has ended, saying why."""
+
+    async def close(self) -> None:
+        """End the session for good (``TerminateSession``, stop and reap processes); safe to call twice."""
+
+
+#: Makes the transport of a session; ``on_output`` must be called on the event loop.
+TransportFactory = Callable[[SessionTarget, Callable[[bytes], None]], Transport]
+
+
+class View(Protocol):
+    """A terminal showing a session."""
+
+    def feed(self, data: bytes) -> None:
+        """New output to draw."""
+
+    def status_changed(self) -> None:
+        """The session's status or reason changed."""
+
+
+class OutputHistory:
+    """The last ``limit`` bytes a session printed, in chunks (no copying on every write)."""
+
+    def __init__(self, limit: int = HISTORY_LIMIT) -> None:
+        self.limit = limit
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self.truncated = False
+
+    def append(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        while self._size - len(self._chunks[0]) >= self.limit:
+            self._size -= len(self._chunks.popleft())
+            self.truncated = True
+
+    def snapshot(self) -> bytes:
+        """What to replay into a fresh terminal: the history, starting at a line boundary if it was cut."""
+        data = b"".join(self._chunks)
+        if len(data) > self.limit:
+            data = data[-self.limit :]
+            self.truncated = True
+        if self.truncated:
+            # The cut may fall inside an escape sequence or a UTF-8 character: start at the next line.
+            newline = data.find(b"\n")
+            data = data[newline + 1 :] if newline >= 0 else b""
+        return data
+
+    def __len__(self) -> int:
+        return self._size
+
+
+class ManagedSession:
+    """One tab's session: connect, reconnect, output history, views, close."""
+
+    def __init__(self, manager: SessionManager, target: SessionTarget) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.manager = manager
+        self.target = target
+        self.status = Status.CONNECTING
+        self.reason = ""
+        self.history = OutputHistory(manager.history_limit)
+        self.cols, self.rows = 80, 24
+        self.changed = Hub()
+        self._views: list[View] = []
+        self._transport: Transport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # Properties ----------------------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self.target.title
+
+    @property
+    def session_id(self) -> str | None:
+        """The SSM session id of the current connection, once known."""
+        return self._transport.session_id if self._transport is not None else None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # Views ---------------------------------------------------------------------------------------------
+    def attach(self, view: View) -> bytes:
+        """Add a view; returns the history to draw first (every later byte goes to ``view.feed``)."""
+        self._views.append(view)
+        return self.history.snapshot()
+
+    def detach(self, view: View) -> None:
+        if view in self._views:
+            self._views.remove(view)
+
+    @property
+    def view_count(self) -> int:
+        return len(self._views)
+
+    def _output(self, data: bytes) -> None:
+        if not data:
+            return
+        self.history.append(data)
+        for view in list(self._views):
+            try:
+                view.feed(data)
+            except Exception:  # one broken browser tab must not starve the others
+                log.exception("a terminal view failed; detaching it")
+                self.detach(view)
+
+    def _set_status(self, status: Status, reason: str = "") -> None:
+        self.status = status
+        self.reason = reason
+        for view in list(self._views):
+            try:
+                view.status_changed()
+            except Exception:
+                log.exception("a terminal view failed to show a status change")
+        self.changed.emit(self)
+        self.manager.changed.emit("status", self)
+
+    # Input ---------------------------------------------------------------------------------------------
+    def input(self, text: str) -> None:
+        """Keystrokes or pasted text from a terminal, passed on unchanged (and never logged)."""
+        if self._transport is not None and self.status is Status.CONNECTED:
+            self._transport.send(text.encode("utf-8", "surrogateescape"))
+
+    def resize(self, cols: int, rows: int) -> None:
+        """The terminal was fitted to its tab: pass the size to the remote pty."""
+        if cols < 2 or rows < 1 or (cols, rows) == (self.cols, self.rows):
+            return
+        self.cols, self.rows = cols, rows
+        if self._transport is not None and self.status is Status.CONNECTED:
+            self._transport.resize(cols, rows)
+
+    # Lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"ssmux-session-{self.id}")
+
+    async def _run(self) -> None:
+        self._set_status(Status.CONNECTING)
+        try:
+            transport = self.manager.transport_factory(self.target, self._output)
+            self._transport = transport
+            size = (self.cols, self.rows)
+            await transport.start(*size)
+            if (self.cols, self.rows) != size:  # the terminal was fitted while we connected
+                transport.resize(self.cols, self.rows)
+        except SsmuxError as error:
+            self._fail(str(error))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a bug in a transport: show it in the tab, keep the app running
+            log.exception("session %s failed to start", self.id)
+            self._fail(f"unexpected {type(error).__name__}: {error}")
+            return
+        self._set_status(Status.CONNECTED)
+        try:
+            ended = await transport.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.exception("session %s failed", self.id)
+            ended = Ended(f"unexpected {type(error).__name__}: {error}", error=True)
+        if self._closed:
+            return
+        self._output(f"\r\n\x1b[2m[{ended.reason}]\x1b[0m\r\n".encode())
+        self._set_status(Status.ERROR if ended.error else Status.ENDED, ended.reason)
+
+    def _fail(self, message: str) -> None:
+        self._output(f"\r\n\x1b[31m{message}\x1b[0m\r\n".encode())
+        self._set_status(Status.ERROR, message)
+
+    async def reconnect(self) -> None:
+        """End the current connection (if any) and connect again in the same tab."""
+        if self._closed:
+            return
+        await self._stop()
+        self._output(b"\r\n\x1b[2m[reconnecting]\x1b[0m\r\n")
+        self.start()
+
+    async def close(self) -> None:
+        """End the session for good: TerminateSession and every process; the tab goes away."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._stop()
+        self._views.clear()
+
+    async def _stop(self) -> None:
+        task, transport = self._task, self._transport
+        self._task = None
+        self._transport = None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # it is being stopped on purpose
+                await task
+        if transport is not None:
+            try:
+                await transport.close()
+            except SsmuxError as error:
+                log.warning("closing session %s: %s", self.id, error)
+            except Exception:
+                log.exception("closing session %s failed", self.id)
+
+
+class SessionManager:
+    """Every open session of the app, in tab order.
+
+    Args:
+        transport_factory: How a session connects (default: the backend chosen in the settings, see
+            :func:`ssmux.gui.transports.default_factory`).
+        history_limit: Bytes of output kept per session.
+    """
+
+    def __init__(
+        self, transport_factory: TransportFactory | None = None, history_limit: int = HISTORY_LIMIT
+    ) -> None:
+        if transport_factory is None:
+            from ssmux.gui.transports import default_factory
+
+            transport_factory = default_factory
+        self.transport_factory: TransportFactory = transport_factory
+        self.history_limit = history_limit
+        self.sessions: dict[str, ManagedSession] = {}
+        self.changed = Hub()  # ("added" | "removed" | "status", session)
+
+    def open(self, target: SessionTarget) -> ManagedSession:
+        """Open a new session in a new tab (connects in the background)."""
+        session = ManagedSession(self, target)
+        self.sessions[session.id] = session
+        self.changed.emit("added", session)
+        session.start()
+        return session
+
+    def get(self, session_id: str) -> ManagedSession | None:
+        return self.sessions.get(session_id)
+
+    def duplicate(self, session_id: str) -> ManagedSession | None:
+        """Open another session to the same target."""
+        session = self.sessions.get(session_id)
+        return self.open(session.target) if session is not None else None
+
+    async def close(self, session_id: str) -> None:
+        """Close a tab: end its session and remove it."""
+        session = self.sessions.pop(session_id, None)
+        if session is None:
+            return
+        self.changed.emit("removed", session)
+        await session.close()
+
+    async def close_all(self) -> None:
+        """End every session (app shutdown)."""
+        await asyncio.gather(*(self.close(session_id) for session_id in list(self.sessions)))

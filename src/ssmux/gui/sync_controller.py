@@ -1,0 +1,219 @@
+"""The app's side of a sync: one at a time, live progress per pair, cancel, and errors kept for the panel.
+
+The engine (:func:`ssmux.core.sync.sync_pairs`) runs in a worker thread (it blocks on AWS calls), and calls
+our progress callback from its own threads; each event hops onto the event loop with
+``call_soon_threadsafe`` and updates :attr:`SyncController.progress`. Pages listen on :attr:`changed` and
+redraw at most every :data:`REFRESH_SECONDS`, so a pair that fetches hundreds of pages does not flood the
+browsers. When the sync ends the panel data is reloaded from the cache, which now holds every finished pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from ssmux.errors import SsmuxError
+from ssmux.gui.hub import Hub
+
+if TYPE_CHECKING:
+    from ssmux.core.sync import SyncEvent, SyncResult
+    from ssmux.gui.services import PanelSource
+
+PairState = Literal["queued", "running", "ok", "error", "cancelled"]
+REFRESH_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class PairProgress:
+    """Where one pair's sync stands.
+
+    Attributes:
+        state: ``queued``, ``running``, ``ok``, ``error`` or ``cancelled``.
+        pages: API pages fetched so far.
+        instances: Instances seen so far (the total once done).
+        message: For ``error``: what went wrong and what to do.
+        code: For ``error``: the AWS error code (or ours).
+        seconds: How long the pair took, once done.
+    """
+
+    aws_profile: str
+    region: str
+    state: PairState = "queued"
+    pages: int = 0
+    instances: int = 0
+    message: str = ""
+    code: str = ""
+    seconds: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.aws_profile, self.region)
+
+    @property
+    def label(self) -> str:
+        return f"{self.aws_profile}/{self.region}"
+
+
+SyncFunction = Callable[..., "SyncResult"]
+
+
+class SyncController:
+    """Runs syncs for the app; shared by every page.
+
+    Args:
+        panel: Reloaded when a sync ends.
+        sync_function: The engine (``ssmux.core.sync.sync_pairs``); replaceable for the benchmark.
+    """
+
+    def __init__(self, panel: PanelSource, sync_function: SyncFunction | None = None) -> None:
+        self.panel = panel
+        self._sync_function = sync_function
+        self.changed = Hub()
+        self.progress: dict[tuple[str, str], PairProgress] = {}
+        self.running = False
+        self.last_error = ""
+        self._cancel: threading.Event | None = None
+        self._flush_scheduled = False
+        self._last_flush = 0.0
+
+    # Starting and stopping -----------------------------------------------------------------------------
+    async def sync_all(self) -> SyncResult | None:
+        """Sync every enabled pair of the settings.
+
+        Raises:
+            SsmuxError: Sync is disabled, no pair is enabled, or a sync is already running.
+        """
+        from nicegui import run
+
+        from ssmux.core import store
+        from ssmux.core.sync import pairs_to_sync
+
+        settings = await run.io_bound(store.load_settings)
+        if settings is None:
+            return None
+        return await self.sync(pairs_to_sync(settings), only_running=settings.sync_only_running)
+
+    async def sync_pair(self, aws_profile: str, region: str) -> SyncResult | None:
+        """Sync one pair (a synced group's sync button), whether or not sync is enabled, like ``--pair``."""
+        from nicegui import run
+
+        from ssmux.core import store
+
+        settings = await run.io_bound(store.load_settings)
+        only_running = settings.sync_only_running if settings is not None else True
+        return await self.sync([(aws_profile, region)], only_running=only_running)
+
+    async def sync(self, pairs: Sequence[tuple[str, str]], *, only_running: bool = True) -> SyncResult | None:
+        """Sync ``pairs`` now; returns the result (``None`` if the app stopped meanwhile).
+
+        Raises:
+            SsmuxError: A sync is already running.
+        """
+        from nicegui import run
+
+        from ssmux.core.inventory import Inventory
+        from ssmux.core.sync import sync_pairs
+
+        if self.running:
+            raise SsmuxError("a sync is already running: wait for it to finish or cancel it")
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+        self._cancel = cancel
+        self.running = True
+        self.last_error = ""
+        self.progress = {key: PairProgress(*key) for key in dict.fromkeys(pairs)}
+        self.changed.emit()
+
+        def on_event(event: SyncEvent) -> None:  # called from the engine's threads
+            loop.call_soon_threadsafe(self._apply, event)
+
+        engine = self._sync_function or sync_pairs
+        try:
+            result = await run.io_bound(
+                engine,
+                list(self.progress),
+                only_running=only_running,
+                inventory=Inventory(),
+                progress=on_event,
+                cancel=cancel,
+            )
+        except SsmuxError as error:
+            self.last_error = str(error)
+            result = None
+        finally:
+            self.running = False
+            self._cancel = None
+        if result is not None:
+            for outcome in result.outcomes:
+                self.progress[(outcome.aws_profile, outcome.region)] = self._from_outcome(outcome)
+        self.changed.emit()
+        await self.panel.reload()
+        return result
+
+    def cancel(self) -> None:
+        """Stop handing out pairs; pairs already done are kept, the others end as cancelled."""
+        if self._cancel is not None:
+            self._cancel.set()
+
+    # Progress ------------------------------------------------------------------------------------------
+    def _apply(self, event: SyncEvent) -> None:
+        key = (event.aws_profile, event.region)
+        current = self.progress.get(key, PairProgress(*key))
+        if event.kind == "started":
+            current = replace(current, state="running")
+        elif event.kind == "page":
+            current = replace(current, state="running", pages=event.pages, instances=event.instances)
+        elif event.kind == "done" and event.outcome is not None:
+            current = self._from_outcome(event.outcome)
+        self.progress[key] = current
+        self._schedule_flush()
+
+    @staticmethod
+    def _from_outcome(outcome: Any) -> PairProgress:
+        if outcome.ok:
+            state: PairState = "ok"
+        else:
+            state = "cancelled" if outcome.error_code == "Cancelled" else "error"
+        return PairProgress(
+            outcome.aws_profile,
+            outcome.region,
+            state,
+            pages=outcome.pages,
+            instances=outcome.instances,
+            message=outcome.error_message or "",
+            code=outcome.error_code or "",
+            seconds=outcome.seconds,
+        )
+
+    def _schedule_flush(self) -> None:
+        # Coalesce bursts of page events into one redraw per REFRESH_SECONDS.
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        delay = max(0.0, REFRESH_SECONDS - (time.monotonic() - self._last_flush))
+        asyncio.get_running_loop().call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self._last_flush = time.monotonic()
+        self.changed.emit()
+
+    def summary(self) -> str:
+        """One line for the toolbar: ``syncing 3 of 4 pairs`` / ``1 pair failed`` / ``""``."""
+        if not self.progress:
+            return ""
+        states = [item.state for item in self.progress.values()]
+        if self.running:
+            done = sum(state in ("ok", "error", "cancelled") for state in states)
+            return f"syncing: {done} of {len(states)} pairs done"
+        failed = states.count("error")
+        if failed:
+            return f"{failed} of {len(states)} pairs failed"
+        if "cancelled" in states:
+            return "sync cancelled"
+        instances = sum(item.instances for item in self.progress.values())
+        return f"synced {len(states)} pairs, {instances} instances"

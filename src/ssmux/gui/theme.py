@@ -1,0 +1,35 @@
+"""The app's look: a few CSS rules for the panel rows, status dots and terminals, added to every page."""
+
+from __future__ import annotations
+
+CSS = """
+.ssmux-row { display: flex; align-items: center; gap: .5rem; padding: .25rem .5rem; cursor: pointer;
+  border-radius: .25rem; user-select: none; }
+.ssmux-row:hover { background: rgba(0,0,0,.05); }
+.ssmux-row-selected, .ssmux-row-selected:hover { background: rgba(25,118,210,.15); }
+.ssmux-row-text { display: flex; flex-direction: column; min-width: 0; flex: 1; }
+.ssmux-row-name { font-weight: 500; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ssmux-row-sub { font-size: .75rem; color: #666; display: flex; flex-wrap: nowrap; gap: .25rem;
+  align-items: center; overflow: hidden; white-space: nowrap; }
+.ssmux-row-problem .ssmux-row-name { color: #8a6d00; }
+.ssmux-chip { border-radius: .5rem; padding: 0 .35rem; background: #eee; font-size: .7rem;
+  line-height: 1.1rem; }
+.ssmux-chip-ok { background: #e3f4e5; color: #1b5e20; }
+.ssmux-chip-off { background: #eee; color: #555; }
+.ssmux-chip-warn { background: #fff3cd; color: #8a6d00; }
+.ssmux-chip-tag { background: #e8eaf6; color: #283593; }
+.ssmux-dot { display: inline-block; width: .6rem; height: .6rem; border-radius: 50%; flex: none;
+  background: #bbb; }
+.ssmux-dot-ok, .ssmux-dot-connected { background: #2e7d32; }
+.ssmux-dot-warn { background: #f9a825; }
+.ssmux-dot-connecting { background: #f9a825; animation: ssmux-pulse 1s infinite; }
+.ssmux-dot-ended { background: #9e9e9e; }
+.ssmux-dot-error { background: #c62828; }
+@keyframes ssmux-pulse { 50% { opacity: .3; } }
+.ssmux-group-header { display: flex; align-items: center; gap: .25rem; padding: .25rem; font-weight: 600;
+  cursor: pointer; user-select: none; }
+.ssmux-panel-list:focus { outline: 2px solid rgba(25,118,210,.4); outline-offset: -2px; }
+.ssmux-terminal { width: 100%; height: 100%; min-height: 10rem; background: #1e1e1e; }
+.ssmux-terminal .xterm { height: 100%; padding: .25rem; }
+.ssmux-tab-panels, .ssmux-tab-panels .q-tab-panel { padding: 0; height: 100%; }
+"""
