@@ -262,18 +262,18 @@ def test_port_flags_arrive_in_order_with_data() -> None:
 
 
 @pytest.mark.parametrize(
-    ("client_version", "agent_version", "mode", "agent_mux"),
+    ("client_version", "agent_version", "mode"),
     [
-        ("1.2.0.0", "3.3.987.0", "mux", True),
-        ("0.0.1", "3.3.987.0", "basic", False),
-        ("1.2.0.0", "2.3.0.0", "basic", True),  # agent too old for the plugin rule; both still agree below
-        ("1.2.0.0", "3.3.987", "basic", True),  # 3 components: the plugin counts it as "not supported"
+        ("1.2.0.0", "3.3.987.0", "mux"),
+        ("1.1.70", "3.0.197.0", "mux"),
+        ("0.0.1", "3.3.987.0", "basic"),  # client below 1.1.70: the agent's rule says basic
+        ("1.2.0.0", "3.0.196.0", "basic"),  # an agent that old has no smux, whatever the client reports
+        ("1.2.0.0", "2.3.0.0", "basic"),
+        ("1.2.0.0", "3.3.987", "basic"),  # 3 components: the plugin counts it as "not supported"
     ],
 )
-def test_port_mode_follows_both_version_rules(
-    client_version: str, agent_version: str, mode: str, agent_mux: bool
-) -> None:
-    """The client's port mode uses the plugin's rule; the agent's uses ClientVersion >= 1.1.70 (§8.1)."""
+def test_port_mode_follows_both_version_rules(client_version: str, agent_version: str, mode: str) -> None:
+    """Client and agent agree on mux only for an agent newer than 3.0.196.0 and a client >= 1.1.70 (§8.1)."""
     pair = make_pair(
         "Port",
         properties={"portNumber": "22", "type": "LocalPortForwarding"},
@@ -282,7 +282,7 @@ def test_port_mode_follows_both_version_rules(
     )
     pair.run_until(lambda: pair.client.established and pair.agent.established)
     assert pair.client.port_mode == mode
-    assert pair.agent.uses_smux is agent_mux
+    assert pair.agent.uses_smux is (mode == "mux")
 
 
 def test_ssh_style_port_session_is_stream_mode() -> None:

@@ -147,11 +147,6 @@ def test_kms_data_key_refused(dropping: RunningEmulator, use: object) -> None:
     assert "access denied to kms:GenerateDataKey" in error and "grant it" in error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator: an agent of version <= 3.0.196.0 still picks smux from our ClientVersion alone; "
-    "a real agent that old has no smux, so both ends must use basic forwarding (spec 8.1)",
-)
 def test_basic_port_forwarding_with_an_old_agent(dropping: RunningEmulator, use: object) -> None:
     """An agent too old for smux gets basic forwarding: connections one after the other, each intact."""
     use(dropping)  # type: ignore[operator]

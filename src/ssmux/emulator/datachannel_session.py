@@ -409,6 +409,8 @@ class SessionLink:
     async def _flush_locked(self, ws: ServerConnection) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        from ssmux.wswrite import send_frames
+
         protocol = self.protocol
         if protocol is None:
             return
@@ -416,16 +418,24 @@ class SessionLink:
         if self._release_held:
             self._release_held = False
             frames += self._out.flush()
+        # What the faults let through goes out in one socket write (a write per frame would cost a system
+        # call per 1 KB message); --drop-after cuts the connection right after its last counted frame.
+        batch: list[bytes] = []
+        cut = False
         for frame in frames:
             for piece in self._out.apply(frame):
-                last = self._drops.passed(piece)
-                try:
-                    await ws.send(piece)
-                except ConnectionClosed:
-                    return
-                if last:
-                    ws.transport.abort()
-                    return
+                batch.append(piece)
+                if self._drops.passed(piece):
+                    cut = True
+                    break
+            if cut:
+                break
+        try:
+            await send_frames(ws, batch)
+        except ConnectionClosed:
+            return
+        if cut:
+            ws.transport.abort()
 
     async def _ticker(self) -> None:
         while not self._ended:

@@ -21,37 +21,95 @@ No module here does I/O, reads a clock or imports asyncio: callers pass ``now`` 
 
 from __future__ import annotations
 
-from ssmux.protocol.agent import AgentSession, HandshakeDone, HandshakeFailed, Input, KmsDecrypter, Resize
-from ssmux.protocol.channel import (
-    Channel,
-    ChannelClosed,
-    FlagReceived,
-    PublicationPaused,
-    PublicationStarted,
-    ResendLimitReached,
-)
-from ssmux.protocol.client import (
-    ClientSession,
-    ExitCode,
-    HandshakeCompleted,
-    HandshakeRequested,
-    KmsKeyRequested,
-    Output,
-    SessionTypeKnown,
-    StdErr,
-)
-from ssmux.protocol.errors import (
-    CryptoError,
-    HandshakeError,
-    LocalProtocolError,
-    MalformedMessage,
-    MalformedPayload,
-    ProtocolError,
-    SmuxError,
-)
-from ssmux.protocol.messages import ClientMessage, MessageFramer, MessageType, PayloadType, PortFlag
-from ssmux.protocol.payloads import OpenDataChannelInput, SessionType
-from ssmux.protocol.smux import SmuxSession, StreamClosed, StreamData, StreamOpened
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ssmux.protocol.agent import AgentSession, HandshakeDone, HandshakeFailed, Input, KmsDecrypter, Resize
+    from ssmux.protocol.channel import (
+        Channel,
+        ChannelClosed,
+        FlagReceived,
+        PublicationPaused,
+        PublicationStarted,
+        ResendLimitReached,
+    )
+    from ssmux.protocol.client import (
+        ClientSession,
+        ExitCode,
+        HandshakeCompleted,
+        HandshakeRequested,
+        KmsKeyRequested,
+        Output,
+        SessionTypeKnown,
+        StdErr,
+    )
+    from ssmux.protocol.errors import (
+        CryptoError,
+        HandshakeError,
+        LocalProtocolError,
+        MalformedMessage,
+        MalformedPayload,
+        ProtocolError,
+        SmuxError,
+    )
+    from ssmux.protocol.messages import ClientMessage, MessageFramer, MessageType, PayloadType, PortFlag
+    from ssmux.protocol.payloads import OpenDataChannelInput, SessionType
+    from ssmux.protocol.smux import SmuxSession, StreamClosed, StreamData, StreamOpened
+
+# Names resolved on first use (PEP 562): ``import ssmux.protocol.client`` must not pay for the agent,
+# smux and the crypto bindings, which ``ssmux connect`` does not need before its first prompt.
+_WHERE = {
+    "AgentSession": "agent",
+    "HandshakeDone": "agent",
+    "HandshakeFailed": "agent",
+    "Input": "agent",
+    "KmsDecrypter": "agent",
+    "Resize": "agent",
+    "Channel": "channel",
+    "ChannelClosed": "channel",
+    "FlagReceived": "channel",
+    "PublicationPaused": "channel",
+    "PublicationStarted": "channel",
+    "ResendLimitReached": "channel",
+    "ClientSession": "client",
+    "ExitCode": "client",
+    "HandshakeCompleted": "client",
+    "HandshakeRequested": "client",
+    "KmsKeyRequested": "client",
+    "Output": "client",
+    "SessionTypeKnown": "client",
+    "StdErr": "client",
+    "CryptoError": "errors",
+    "HandshakeError": "errors",
+    "LocalProtocolError": "errors",
+    "MalformedMessage": "errors",
+    "MalformedPayload": "errors",
+    "ProtocolError": "errors",
+    "SmuxError": "errors",
+    "ClientMessage": "messages",
+    "MessageFramer": "messages",
+    "MessageType": "messages",
+    "PayloadType": "messages",
+    "PortFlag": "messages",
+    "OpenDataChannelInput": "payloads",
+    "SessionType": "payloads",
+    "SmuxSession": "smux",
+    "StreamClosed": "smux",
+    "StreamData": "smux",
+    "StreamOpened": "smux",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AgentSession",

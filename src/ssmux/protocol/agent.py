@@ -71,10 +71,9 @@ from ssmux.protocol.payloads import (
     format_created_date,
 )
 from ssmux.protocol.versions import (
-    MUX_CLIENT_MIN,
     SMUX_KEEPALIVE_OFF_AFTER_CLIENT,
-    client_at_least,
     client_greater_than,
+    uses_mux_port_forwarding,
 )
 
 __all__ = [
@@ -242,11 +241,15 @@ class AgentSession:
 
     @property
     def uses_smux(self) -> bool:
-        """Whether this Port session must use smux: LocalPortForwarding and ClientVersion >= 1.1.70 (§8.1)."""
+        """Whether this Port session must use smux (§8.1).
+
+        LocalPortForwarding, a ClientVersion >= 1.1.70 (the agent's rule) and an agent newer than
+        3.0.196.0: an agent that old has no smux, and the client decides by that version too.
+        """
         return (
             self.session_type == SessionType.PORT
             and self.properties.get("type") == LOCAL_PORT_FORWARDING
-            and client_at_least(self.client_version, MUX_CLIENT_MIN)
+            and uses_mux_port_forwarding(self.agent_version, self.client_version)
         )
 
     @property

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ssmux.protocol.channel import Channel, epoch_ms
 from ssmux.protocol.chunking import chunk_payload
-from ssmux.protocol.crypto import PayloadCipher
 from ssmux.protocol.errors import HandshakeError, LocalProtocolError, MalformedPayload
 from ssmux.protocol.events import (
     ChannelClosed,
@@ -69,13 +68,14 @@ from ssmux.protocol.payloads import (
     encode_flag,
 )
 from ssmux.protocol.versions import (
-    MUX_AGENT_AFTER,
-    MUX_CLIENT_MIN,
     SMUX_KEEPALIVE_OFF_AFTER_AGENT,
     TERMINATE_FLAG_AGENT_AFTER,
     agent_greater_than,
-    client_at_least,
+    uses_mux_port_forwarding,
 )
+
+if TYPE_CHECKING:
+    from ssmux.protocol.crypto import PayloadCipher
 
 __all__ = [
     "ChannelClosed",
@@ -226,9 +226,7 @@ class ClientSession:
             return None
         if self._properties.get("type") != LOCAL_PORT_FORWARDING:
             return "stream"
-        if agent_greater_than(self._agent_version, MUX_AGENT_AFTER) and client_at_least(
-            self.client_version, MUX_CLIENT_MIN
-        ):
+        if uses_mux_port_forwarding(self._agent_version, self.client_version):
             return "mux"
         return "basic"
 
@@ -328,6 +326,9 @@ class ClientSession:
         """
         if self._kms_request is None:
             raise LocalProtocolError("no KMS data key was requested")
+        # Imported here: the cryptography bindings cost start-up time, and most sessions have no KMS.
+        from ssmux.protocol.crypto import PayloadCipher
+
         cipher = PayloadCipher.for_client(plaintext)
         acknowledged = True if self._acknowledge_challenge and self._kms_request.challenge else None
         self._cipher = cipher

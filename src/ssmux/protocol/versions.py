@@ -6,6 +6,10 @@ version, the agent from the client's version. Two comparison styles exist in the
 * the plugin's (``versionvalidator.go``): "strictly greater than", both versions must have the same
   number of numeric components, anything unparsable counts as "not supported";
 * the agent's (``versionutil.Compare``): numeric components, missing ones count as 0.
+
+Mux (smux) port forwarding needs both: the plugin asks for an agent newer than 3.0.196.0, a new agent
+asks for a client at least 1.1.70, and an agent that old has no smux at all, whatever the client says.
+:func:`uses_mux_port_forwarding` holds that one rule, so the client and the emulated agent cannot disagree.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ __all__ = [
     "client_at_least",
     "client_greater_than",
     "parse_version",
+    "uses_mux_port_forwarding",
 ]
 
 #: The plugin uses smux for LocalPortForwarding only with an agent newer than this.
@@ -72,3 +77,15 @@ def client_greater_than(client_version: str | None, threshold: str) -> bool:
     """The agent's rule: True if ``client_version`` > ``threshold`` (missing components are 0)."""
     result = _compare_padded(client_version, threshold)
     return result is not None and result > 0
+
+
+def uses_mux_port_forwarding(agent_version: str | None, client_version: str | None) -> bool:
+    """Whether a LocalPortForwarding session runs smux (§8.1); both ends must reach the same answer.
+
+    True only when the agent is newer than :data:`MUX_AGENT_AFTER` (the plugin's rule, which also says
+    whether the agent has smux at all) and the client is at least :data:`MUX_CLIENT_MIN` (the agent's
+    rule). Otherwise both ends use basic port forwarding.
+    """
+    return agent_greater_than(agent_version, MUX_AGENT_AFTER) and client_at_least(
+        client_version, MUX_CLIENT_MIN
+    )

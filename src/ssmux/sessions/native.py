@@ -53,6 +53,8 @@ PING_TIMEOUT = 60.0
 MAX_FRAME = 1 << 20
 RECONNECT_ATTEMPTS = 6
 RECONNECT_MAX_DELAY = 5.0
+#: Frames read before the reader writes the acks itself instead of leaving them to the writer task.
+ACK_BATCH = 32
 
 _client_id: str | None = None
 
@@ -151,9 +153,11 @@ class NativeSession:
             SessionError: the data channel could not be opened (the session is terminated).
         """
         api = api or SessionApi(request.aws_profile, request.region)
-        starting = asyncio.ensure_future(asyncio.to_thread(api.start_session, request.start_session_params()))
-        # While botocore builds its client and calls StartSession in the worker thread, import what the
-        # data channel needs here: the first prompt shows up that much sooner.
+        # run_in_executor hands the call to the worker thread now (a to_thread coroutine would only start
+        # at the next await, after the imports below), so StartSession's network wait overlaps them.
+        starting = asyncio.get_running_loop().run_in_executor(
+            None, api.start_session, request.start_session_params()
+        )
         _preload()
         started = await starting
         session = cls(api, started, request.target, **options)
@@ -282,6 +286,7 @@ class NativeSession:
 
         while not self.closed:
             ws = self._ws
+            pending = 0
             try:
                 async for frame in ws:
                     data = frame.encode() if isinstance(frame, str) else frame
@@ -296,9 +301,15 @@ class NativeSession:
                     except ProtocolError:
                         pass  # one bad payload; the session goes on
                     self._dispatch()
-                    # Acks go out right here: frames keep arriving while the peer has many in flight, and
-                    # a separate writer task would only run once the reader has nothing left to read.
-                    await self._flush()
+                    # Acks are written by the writer task once the reader runs out of buffered frames, so
+                    # a burst of frames is answered with one socket write; past ACK_BATCH frames they go
+                    # out from here, so the peer's window never waits on a long burst.
+                    pending += 1
+                    if pending >= ACK_BATCH:
+                        pending = 0
+                        await self._flush()
+                    else:
+                        self._wake.set()
                     if self.closed:
                         return
             except ConnectionClosed:
@@ -357,11 +368,12 @@ class NativeSession:
             ws = self._ws
             if ws is None or not frames:
                 return  # reconnecting: the session resends what matters once a socket is up
-            for frame in frames:
-                try:
-                    await ws.send(frame)
-                except Exception:  # a dead socket: the reader sees it and resumes
-                    return
+            try:
+                from ssmux.wswrite import send_frames
+
+                await send_frames(ws, frames)
+            except Exception:  # a dead socket: the reader sees it and resumes
+                return
 
     async def _ticker(self) -> None:
         while not self.closed:

@@ -138,12 +138,17 @@ def run_native(
     router = Router(kind, terminal, bind=bind, local_port=local_port)
 
     async def main() -> int:
-        def on_started(session: NativeSession) -> None:
-            router.attach(session)
-            record_recent(request.target, request.aws_profile, session.api.region_name)
-
-        session = await NativeSession.start(request, on_started=on_started)
-        return await router.run(session)
+        session = await NativeSession.start(request, on_started=router.attach)
+        # The recent lists are written while the shell starts, not before the websocket is dialled: the
+        # settings file's lock, parse and write would otherwise delay the first prompt.
+        loop = asyncio.get_running_loop()
+        recording = loop.run_in_executor(
+            None, record_recent, request.target, request.aws_profile, session.api.region_name
+        )
+        try:
+            return await router.run(session)
+        finally:
+            await recording
 
     return _run(main)
 

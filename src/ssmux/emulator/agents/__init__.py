@@ -7,7 +7,7 @@ Standard_Stream            :class:`~.shell.ShellAgent`: the session's command (a
 InteractiveCommands        :class:`~.shell.ShellAgent`: ``sh -c <command>`` in a pty
 NonInteractiveCommands     :class:`~.command.CommandAgent`: pipes, stdout/stderr/exit code apart
 Port                       :class:`~.portmux.MuxPortAgent` (smux) for LocalPortForwarding with a client
-                           >= 1.1.70, else :class:`~.port.BasicPortAgent` (spec §8.1)
+                           >= 1.1.70 and an agent > 3.0.196.0, else :class:`~.port.BasicPortAgent` (§8.1)
 =========================  ========================================================================
 
 The shell agent imports POSIX-only modules when it starts, never at import time.
@@ -43,7 +43,7 @@ def create_agent(
     Args:
         session: the session from the registry.
         host: the data channel the agent talks through.
-        uses_smux: the protocol's §8.1 decision for a Port session (type and ClientVersion).
+        uses_smux: the protocol's §8.1 decision for a Port session (type, ClientVersion, AgentVersion).
         smux_keepalive: whether mux mode sends keepalive NOPs (ClientVersion not newer than 1.2.331.0).
         output_start_delay: seconds a shell waits before its output is read (None: the default).
 
