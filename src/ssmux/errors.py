@@ -61,7 +61,7 @@ class StoreError(SsmuxError):
 
 
 class AwsError(SsmuxError):
-    """An AWS call failed. ``code`` is the AWS error code (``AccessDeniedException``) or a short tag of ours."""
+    """An AWS call failed; ``code`` is the AWS error code (``AccessDeniedException``) or a tag of ours."""
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)

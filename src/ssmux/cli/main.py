@@ -23,7 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "group": ("ssmux.cli.group:group", "Groups of saved profiles, with AWS profile and region overrides."),
     "settings": ("ssmux.cli.settings:settings", "Show or change settings."),
     "pair": ("ssmux.cli.pair:pair", "Sync pairs: (AWS CLI profile, region) to sync instances from."),
-    "aws-profiles": ("ssmux.cli.aws_profiles:aws_profiles", "AWS CLI profiles found in the AWS config files."),
+    "aws-profiles": (
+        "ssmux.cli.aws_profiles:aws_profiles",
+        "AWS CLI profiles found in the AWS config files.",
+    ),
     "import": ("ssmux.cli.transfer:import_command", "Import profiles and groups from a TOML or CSV file."),
     "export": ("ssmux.cli.transfer:export_command", "Export profiles and groups to a TOML or CSV file."),
     "sync": ("ssmux.cli.sync:sync", "Sync instances of the (AWS CLI profile, region) pairs into the cache."),
@@ -33,7 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "forward": ("ssmux.cli.forward:forward", "Forward a local port to a port on or behind an instance."),
     "session-manager-plugin": ("ssmux.cli.plugin_shim:session_manager_plugin", "Drop-in for AWS's plugin."),
     "install-plugin-shim": ("ssmux.cli.plugin_shim:install_plugin_shim", "Put the drop-in plugin on PATH."),
-    "emulator": ("ssmux.cli.emulator:emulator", "Run a local stand-in for AWS (EC2, STS, KMS, SSM sessions)."),
+    "emulator": (
+        "ssmux.cli.emulator:emulator",
+        "Run a local stand-in for AWS (EC2, STS, KMS, SSM sessions).",
+    ),
     "demo": ("ssmux.cli.demo:demo", "Start the emulator with the demo fleet and show what to try."),
     "ui": ("ssmux.cli.ui:ui", "Open the app: profiles, sync and sessions in tabs, in the browser."),
 }
@@ -81,7 +87,9 @@ class LazyGroup(click.Group):
         except Exception as error:  # a bug: say so in one line unless --debug asks for the traceback
             if _debug(ctx):
                 raise
-            click.echo(f"ssmux: error: unexpected {type(error).__name__}: {error} (run with --debug)", err=True)
+            click.echo(
+                f"ssmux: error: unexpected {type(error).__name__}: {error} (run with --debug)", err=True
+            )
             ctx.exit(int(ExitStatus.ERROR))
 
 
