@@ -25,7 +25,7 @@ def test_native_without_pywebview_says_what_to_install() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip() == (
-        "ssmux: error: --native needs pywebview: pip install pywebview "
+        "ssmux: error: --native needs pywebview: pip install 'ssmux[native]' "
         "(or leave out --native to use the browser)"
     )
 

@@ -74,7 +74,7 @@ def check_native() -> None:
     """
     if importlib.util.find_spec("webview") is None:
         raise BackendUnavailable(
-            "--native needs pywebview: pip install pywebview (or leave out --native to use the browser)"
+            "--native needs pywebview: pip install 'ssmux[native]' (or leave out --native to use the browser)"
         )
 
 
