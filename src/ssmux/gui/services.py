@@ -38,6 +38,10 @@ class PanelSource:
         self.error = ""
         self.loaded = False
         self.changed = Hub()
+        # Reloads overlap (startup, a sync ending, an edit); a slow one that began earlier must not replace
+        # what a later one already showed, so each carries a ticket and only newer tickets are applied.
+        self._tickets = 0
+        self._applied = 0
 
     async def reload(self) -> None:
         """Read the profiles and the cache again and tell every page. A read error keeps the last data."""
@@ -45,15 +49,22 @@ class PanelSource:
 
         from ssmux.gui.panel_data import load_panel_data
 
+        self._tickets += 1
+        ticket = self._tickets
         try:
-            data = await run.io_bound(self._loader or load_panel_data)
-        except SsmuxError as error:
-            self.error = str(error)
+            data: PanelData | None = await run.io_bound(self._loader or load_panel_data)
+            error = ""
+        except SsmuxError as failure:
+            data, error = None, str(failure)
+        if ticket < self._applied:  # a reload that started later has already been shown
+            return
+        self._applied = ticket
+        if error:
+            self.error = error
+        elif data is None:  # the app is stopping
+            return
         else:
-            if data is None:  # the app is stopping
-                return
-            self.data = data
-            self.error = ""
+            self.data, self.error = data, ""
         self.loaded = True
         self.changed.emit()
 
