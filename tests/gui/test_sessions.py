@@ -113,6 +113,55 @@ async def test_tab_survives_reload_and_close_ends_the_session(gui: Gui, demo_env
     assert gui.services.sessions.sessions == {}
 
 
+async def test_a_lost_draw_acknowledgement_repaints_and_output_keeps_flowing(
+    gui: Gui, demo_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The browser's answer to a write is lost (its socket reconnected): the tab repaints and stays live."""
+    from ssmux.gui.components import terminal as terminal_module
+
+    from .conftest import _WRITE_CHUNK
+
+    monkeypatch.setattr(terminal_module, "ACK_TIMEOUT", 0.5)
+    native_backend()
+    await gui.user.open("/")
+    await open_via_dialog(gui, demo_id("web-3"), "dev", "eu-central-1")
+    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
+    await eventually(lambda: session.status is Status.CONNECTED, timeout=20)
+    (terminal,) = terminals(gui)
+    gui.user.find(marker=terminal._markers[0]).trigger("ready", {"cols": 80, "rows": 24})
+    await typed(gui, terminal, "echo first-$((1+1))\r", "first-2")
+
+    # The next answer to a writeChunk never reaches the server (what the browser drew is still recorded).
+    record = gui.user.javascript_rules[_WRITE_CHUNK]
+    client = gui.user._client
+    answer = client.handle_javascript_response
+    lose = {"next": False, "left": 1}
+
+    def losing_rule(match: re.Match[str]) -> object:
+        if lose["left"]:
+            lose["left"] -= 1
+            lose["next"] = True
+        return record(match)
+
+    def losing_answer(message: dict[str, object]) -> None:
+        if lose["next"]:
+            lose["next"] = False
+            return
+        answer(message)
+
+    gui.user.javascript_rules[_WRITE_CHUNK] = losing_rule
+    monkeypatch.setattr(client, "handle_javascript_response", losing_answer)
+    await typed(gui, terminal, "echo lost-$((2+3))\r", "lost-5")
+    assert lose["left"] == 0
+
+    # The tab repaints from the session's history, then later output still arrives.
+    await eventually(lambda: "\x1bc" in gui.terminal_text(terminal.id), timeout=10, message="no repaint")
+    await typed(gui, terminal, "echo after-$((3+4))\r", "after-7")
+    repaint = gui.terminal_text(terminal.id).rsplit("\x1bc", 1)[1]
+    assert "lost-5" in repaint and "after-7" in repaint
+    assert session.status is Status.CONNECTED
+
+
 async def test_exit_shows_why_and_reconnect_opens_a_new_session(gui: Gui, demo_env: RunningEmulator) -> None:
     """After `exit` the tab says the session ended (shells report no exit code); Reconnect opens a new one."""
     native_backend()

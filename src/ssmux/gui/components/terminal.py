@@ -8,8 +8,9 @@ a large file cannot pile up unbounded messages in the server or the browser.
 
 A terminal that falls far behind (its browser tab asleep, a huge burst) does not keep every byte: once more
 than the session's history limit is waiting, it drops what is pending and repaints from the session's
-history, which holds the same recent output. That is also how a terminal attached after a reload shows the
-screen: reset, then the history.
+history, which holds the same recent output. A write the browser never acknowledges (its socket dropped
+and reconnected, losing the answer) is treated the same way: repaint, and keep pumping. That is also how a
+terminal attached after a reload shows the screen: reset, then the history.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class TerminalView:
         if not self._attached:
             return
         if self._resync:
-            return  # the repaint will take it from the history
+            self._kick()  # the repaint takes this from the history
+            return
         text = self._decoder.decode(data)
         if text:
             self._pending.append(text)
@@ -110,31 +112,44 @@ class TerminalView:
         in_flight: deque[asyncio.Future[Any]] = deque()
         try:
             while self._attached and (self._pending or self._resync or in_flight):
-                if not (self._pending or self._resync):
-                    await in_flight.popleft()
-                    continue
-                if self._resync:
-                    self._resync = False
-                    self._decoder.reset()
-                    text = "\x1bc" + self._decoder.decode(self.session.history.snapshot())
-                else:
-                    text = "".join(self._pending)
+                try:
+                    await self._pump_once(in_flight)
+                except TimeoutError:
+                    # No acknowledgement: the browser was asleep, or its connection dropped and came back
+                    # (socket.io loses answers in flight then). What it drew is unknown, so it is repainted
+                    # from the history, at once, and the pump goes on: output keeps flowing either way.
+                    log.info(
+                        "terminal %s: no answer from the browser in %s s, repainting",
+                        self.session.id,
+                        ACK_TIMEOUT,
+                    )
+                    _drop(in_flight)
                     self._pending.clear()
                     self._pending_size = 0
-                for start in range(0, len(text), CHUNK_CHARS):
-                    chunk = text[start : start + CHUNK_CHARS]
-                    in_flight.append(asyncio.ensure_future(self._write(chunk)))
-                    if len(in_flight) >= IN_FLIGHT:
-                        await in_flight.popleft()
-        except TimeoutError:
-            # The browser stopped drawing (asleep, gone): repaint from the history when it is back.
-            self._resync = True
+                    self._resync = True
         except Exception:
+            # A bug, not the browser: repaint on the next output rather than retrying in a loop.
             log.exception("terminal pump failed")
             self._resync = True
         finally:
-            for future in in_flight:
-                future.cancel()
+            _drop(in_flight)
+
+    async def _pump_once(self, in_flight: deque[asyncio.Future[Any]]) -> None:
+        if not (self._pending or self._resync):
+            await in_flight.popleft()
+            return
+        if self._resync:
+            self._resync = False
+            self._decoder.reset()
+            text = "\x1bc" + self._decoder.decode(self.session.history.snapshot())
+        else:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+        for start in range(0, len(text), CHUNK_CHARS):
+            in_flight.append(asyncio.ensure_future(self._write(text[start : start + CHUNK_CHARS])))
+            if len(in_flight) >= IN_FLIGHT:
+                await in_flight.popleft()
 
     async def _write(self, chunk: str) -> None:
         await self.element.run_method("writeChunk", chunk, timeout=ACK_TIMEOUT)
@@ -167,3 +182,14 @@ class TerminalView:
             self.session.detach(self)
             if self._pump is not None:
                 self._pump.cancel()
+
+
+def _drop(in_flight: deque[asyncio.Future[Any]]) -> None:
+    """Forget writes in flight; the ones that already failed are read so asyncio does not report them."""
+    while in_flight:
+        future = in_flight.popleft()
+        if future.done():
+            if not future.cancelled():
+                future.exception()
+        else:
+            future.cancel()
