@@ -34,7 +34,7 @@ def read_all(process: object, timeout: float = 10.0) -> bytes:
 
 def test_pty_child_has_a_controlling_terminal_of_the_given_size() -> None:
     """The child runs on a pty it controls (its own session) with the size asked for and TERM passed on."""
-    from ssmux.emulator.ptyproc import PtyProcess
+    from ssmux.sessions.ptyproc import PtyProcess
 
     process = PtyProcess.spawn(
         ["/bin/sh", "-c", "stty size; tty; echo sid=$(ps -o sid= -p $$ | tr -d ' ') pid=$$; echo term=$TERM"],
@@ -55,7 +55,7 @@ def test_pty_child_has_a_controlling_terminal_of_the_given_size() -> None:
 
 def test_pty_close_kills_jobs_in_other_process_groups() -> None:
     """close() reaches a background job the shell put in its own process group, not just the shell."""
-    from ssmux.emulator.ptyproc import PtyProcess, session_members
+    from ssmux.sessions.ptyproc import PtyProcess, session_members
 
     process = PtyProcess.spawn(["/bin/sh", "-c", "set -m; sleep 300 & echo job=$!; wait"])
     out = b""
@@ -81,7 +81,7 @@ def test_pty_close_kills_jobs_in_other_process_groups() -> None:
 
 def test_pty_spawn_of_a_missing_program_says_so() -> None:
     """A program that does not exist raises a SessionError naming it; no process or pty is left."""
-    from ssmux.emulator.ptyproc import PtyProcess
+    from ssmux.sessions.ptyproc import PtyProcess
 
     before = set(os.listdir("/proc/self/fd")) if sys.platform.startswith("linux") else set()
     with pytest.raises(SessionError, match="command not found: 'no-such-shell-here'"):
@@ -92,7 +92,7 @@ def test_pty_spawn_of_a_missing_program_says_so() -> None:
 
 def test_pty_resize_is_seen_by_the_child() -> None:
     """resize() changes the size the child reads with TIOCGWINSZ."""
-    from ssmux.emulator.ptyproc import PtyProcess
+    from ssmux.sessions.ptyproc import PtyProcess
 
     process = PtyProcess.spawn(["/bin/sh", "-c", "read line; stty size"])
     try:

@@ -205,7 +205,7 @@ def _spawn(argv: list[str], env: dict[str, str], cols: int, rows: int) -> Any:
 
 
 class _PosixPty:
-    """A :class:`ssmux.emulator.ptyproc.PtyProcess` read through the event loop's reader callbacks."""
+    """A :class:`ssmux.sessions.ptyproc.PtyProcess` read through the event loop's reader callbacks."""
 
     def __init__(self, process: Any) -> None:
         self.process = process
@@ -214,7 +214,7 @@ class _PosixPty:
 
     @classmethod
     def spawn(cls, argv: list[str], env: dict[str, str], cols: int, rows: int) -> _PosixPty:
-        from ssmux.emulator.ptyproc import PtyProcess  # POSIX only; imported on POSIX only
+        from ssmux.sessions.ptyproc import PtyProcess  # POSIX only; imported on POSIX only
 
         return cls(PtyProcess.spawn(argv, env=env, cols=cols, rows=rows))
 

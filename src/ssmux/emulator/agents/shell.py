@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ssmux.emulator.agents.base import READ_SIZE, SINK_LIMIT, Agent, AgentHost, wait_readable
 
 if TYPE_CHECKING:
-    from ssmux.emulator.ptyproc import PtyProcess
+    from ssmux.sessions.ptyproc import PtyProcess
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class ShellAgent(Agent):
 
     async def start(self) -> None:
         """Spawn the program in a pty and start relaying its output."""
-        from ssmux.emulator.ptyproc import PtyProcess  # POSIX only; imported when a shell is needed
+        from ssmux.sessions.ptyproc import PtyProcess  # POSIX only; imported when a shell is needed
 
         env = dict(os.environ)
         env.update(self.env)
