@@ -18,7 +18,7 @@ import pytest
 
 from ssmux.core import store
 from ssmux.gui.components.terminal import SessionTerminal
-from ssmux.gui.session_manager import Status
+from ssmux.gui.session_manager import ManagedSession, Status
 from tests.support.emulator import RunningEmulator
 
 from .conftest import Gui, eventually
@@ -49,6 +49,18 @@ async def open_via_dialog(gui: Gui, instance: str, aws_profile: str, region: str
     gui.user.find(marker="connect-aws-profile").clear().type(aws_profile)
     gui.user.find(marker="connect-region").clear().type(region)
     gui.user.find(marker="connect-submit").click()
+
+
+async def connected_tab(
+    gui: Gui, instance: str, aws_profile: str, region: str, cols: int = 80, rows: int = 24
+) -> tuple[ManagedSession, SessionTerminal]:
+    """Open a tab through the connect dialog; return its session once connected, and its ready terminal."""
+    await open_via_dialog(gui, instance, aws_profile, region)
+    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
+    await eventually(lambda: session.status is Status.CONNECTED, timeout=30)
+    (terminal,) = terminals(gui)
+    gui.user.find(marker=terminal._markers[0]).trigger("ready", {"cols": cols, "rows": rows})
+    return session, terminal
 
 
 async def typed(gui: Gui, terminal: SessionTerminal, text: str, expect: str, timeout: float = 20) -> str:
@@ -83,11 +95,7 @@ async def test_tab_survives_reload_and_close_ends_the_session(gui: Gui, demo_env
     """A reload re-attaches the tab with its screen; closing the tab terminates the session on the service."""
     native_backend()
     await gui.user.open("/")
-    await open_via_dialog(gui, demo_id("web-3"), "dev", "eu-central-1")
-    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
-    await eventually(lambda: session.status is Status.CONNECTED, timeout=20)
-    (terminal,) = terminals(gui)
-    gui.user.find(marker=terminal._markers[0]).trigger("ready", {"cols": 80, "rows": 24})
+    session, terminal = await connected_tab(gui, demo_id("web-3"), "dev", "eu-central-1")
     await typed(gui, terminal, "echo marker-$((40+2))\r", "marker-42")
 
     await gui.user.open("/")  # a reload: a new page, the same server
@@ -124,11 +132,7 @@ async def test_a_lost_draw_acknowledgement_repaints_and_output_keeps_flowing(
     monkeypatch.setattr(terminal_module, "ACK_TIMEOUT", 0.5)
     native_backend()
     await gui.user.open("/")
-    await open_via_dialog(gui, demo_id("web-3"), "dev", "eu-central-1")
-    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
-    await eventually(lambda: session.status is Status.CONNECTED, timeout=20)
-    (terminal,) = terminals(gui)
-    gui.user.find(marker=terminal._markers[0]).trigger("ready", {"cols": 80, "rows": 24})
+    session, terminal = await connected_tab(gui, demo_id("web-3"), "dev", "eu-central-1")
     await typed(gui, terminal, "echo first-$((1+1))\r", "first-2")
 
     # The next answer to a writeChunk never reaches the server (what the browser drew is still recorded).
@@ -166,12 +170,8 @@ async def test_exit_shows_why_and_reconnect_opens_a_new_session(gui: Gui, demo_e
     """After `exit` the tab says the session ended (shells report no exit code); Reconnect opens a new one."""
     native_backend()
     await gui.user.open("/")
-    await open_via_dialog(gui, demo_id("api-1"), "dev", "eu-central-1")
-    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
-    await eventually(lambda: session.status is Status.CONNECTED, timeout=20)
+    session, terminal = await connected_tab(gui, demo_id("api-1"), "dev", "eu-central-1")
     first_id = session.session_id
-    (terminal,) = terminals(gui)
-    gui.user.find(marker=terminal._markers[0]).trigger("ready", {"cols": 80, "rows": 24})
     gui.user.find(marker=terminal._markers[0]).trigger("data", "exit 3\r")
     await eventually(lambda: session.status is Status.ENDED, timeout=20)
     await gui.user.should_see(marker=f"session-reason-{session.id}", content="Session ended")
@@ -275,11 +275,7 @@ async def test_plugin_and_aws_cli_backends_run_in_a_pty(
     monkeypatch.setenv("PATH", os.pathsep.join(path))
     store.update_settings(lambda s: replace(s, backend=backend, plugin_path=str(plugin)))
     await gui.user.open("/")
-    await open_via_dialog(gui, demo_id("web-3"), "dev", "eu-central-1")
-    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
-    await eventually(lambda: session.status is Status.CONNECTED, timeout=30)
-    (terminal,) = terminals(gui)
-    gui.user.find(marker=terminal._markers[0]).trigger("ready", {"cols": 90, "rows": 30})
+    session, terminal = await connected_tab(gui, demo_id("web-3"), "dev", "eu-central-1", 90, 30)
     await typed(gui, terminal, "echo pty-$((6*7))\r", "pty-42")
     await typed(gui, terminal, "stty size\r", "30 90")
     gui.user.find(marker=terminal._markers[0]).trigger("resize", {"cols": 101, "rows": 33})
