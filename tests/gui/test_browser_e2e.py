@@ -23,20 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright: pip install playwright")
 
-CHROMIUM = os.environ.get("SSMUX_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/\?token=\S+$")
 EXPORT_LINE = re.compile(r"export AWS_CONFIG_FILE=(\S+) AWS_SHARED_CREDENTIALS_FILE=(\S+)")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -25,8 +24,9 @@ from typing import Any
 
 import pytest
 
+from ssmux.emulator.process import STOP_TIMEOUT, stop_process
+
 READY_TIMEOUT = 60.0  # generous: the machine is shared; the bench measures the real figure
-STOP_TIMEOUT = 30.0  # the emulator ends every session first; SIGKILL would orphan shells
 
 
 class EmulatorFailed(RuntimeError):
@@ -131,20 +131,6 @@ def start_emulator(
         )
     finally:
         stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM ``process``, wait for it (SIGKILL after a bound), close its pipes; return its exit status."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT)
-    if process.stdout is not None:
-        process.stdout.close()
-    return process.returncode
 
 
 def _read_ready_line(process: subprocess.Popen[bytes], log_file: Path) -> dict[str, str]:

@@ -78,19 +78,9 @@ class EmulatorProcess:
 
     def stop(self) -> int | None:
         """SIGTERM the child and wait for it (SIGKILL after a bound); returns its exit status."""
-        process = self.process
-        if process is None:
+        if self.process is None:
             return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT)
-        if process.stdout is not None:
-            process.stdout.close()
-        return process.returncode
+        return stop_process(self.process)
 
     def env(self) -> dict[str, str]:
         """The variables that point boto3, the aws CLI and ssmux at this emulator."""
@@ -103,3 +93,17 @@ class EmulatorProcess:
     def config_dir(self) -> Path:
         """Folder of the AWS config files."""
         return Path(self.ready["aws_config_file"]).parent
+
+
+def stop_process(process: subprocess.Popen[Any]) -> int:
+    """SIGTERM ``process``, wait for it (SIGKILL after a bound), close its stdout; return its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT)
+    if process.stdout is not None:
+        process.stdout.close()
+    return process.returncode
