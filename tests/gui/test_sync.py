@@ -61,6 +61,15 @@ def row_names(gui: Gui) -> set[str]:
     return {row.target.name for row in gui.user.find(kind=TargetRow).elements if not row.is_deleted}
 
 
+def name_prefixes(gui: Gui) -> set[str]:
+    """``"name ("`` of every row shown; empty while the panel has no rows."""
+    try:
+        names = row_names(gui)
+    except AssertionError:  # no row on the page yet
+        return set()
+    return {name[: name.index("(") + 1] for name in names if "(" in name}
+
+
 async def test_sync_all_shows_progress_then_groups_and_per_pair_errors(
     gui: Gui, fleet_env: RunningEmulator
 ) -> None:
@@ -75,9 +84,12 @@ async def test_sync_all_shows_progress_then_groups_and_per_pair_errors(
     await gui.user.should_see(marker="sync-summary", content="syncing:")
     await eventually(lambda: not gui.services.sync.running, timeout=60)
     await gui.user.should_see(marker="sync-summary", content="1 of 3 pairs failed", retries=20)
-    assert {"alpha-1 (", "alpha-2 (", "alpha-3 (", "far-1 (", "far-2 ("} <= {
-        n[: n.index("(") + 1] for n in row_names(gui)
-    }
+    # The panel re-reads the cache after the sync ends, off the event loop: wait for its rows.
+    await eventually(
+        lambda: {"alpha-1 (", "alpha-2 (", "alpha-3 (", "far-1 (", "far-2 ("} <= name_prefixes(gui),
+        timeout=10,
+        message="the synced instances never showed in the panel",
+    )
     with gui.user.scope(marker="group synced:denied/eu-central-1"):
         await gui.user.should_see(marker="group-badge", content="sync failed")
         await gui.user.should_see(marker="group-error", content="denied")
