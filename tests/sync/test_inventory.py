@@ -163,18 +163,48 @@ def test_forget_pairs_drops_rows_and_status(inventory: Inventory) -> None:
 
 
 def test_concurrent_writers_all_land(inventory: Inventory) -> None:
-    """Sync workers writing different pairs at the same moment all end up in the cache."""
+    """Sync workers writing different pairs to a fresh cache at the same moment all end up in it."""
     pairs = [(f"p{n}", "us-east-1") for n in range(8)]
     start = threading.Barrier(len(pairs))
+    errors: list[BaseException] = []
 
     def write(pair: tuple[str, str]) -> None:
-        start.wait()
-        inventory.replace_pair(*pair, [make(f"i-{n:08x}", pair) for n in range(200)])
+        try:
+            start.wait()
+            inventory.replace_pair(*pair, [make(f"i-{n:08x}", pair) for n in range(200)])
+        except BaseException as error:  # a worker's error must fail the test, not just print
+            errors.append(error)
 
     threads = [threading.Thread(target=write, args=(pair,)) for pair in pairs]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     assert inventory.pair_keys() == sorted(pairs)
     assert len(inventory.instances()) == 8 * 200
+
+
+def test_fresh_cache_waits_for_another_writer(inventory: Inventory) -> None:
+    """Opening a fresh cache while another process holds its write lock waits for it instead of failing.
+
+    SQLite refuses the switch to WAL at once ("database is locked") while another connection holds the
+    write lock, whatever the busy timeout; that lost a pair when sync workers opened a new cache together.
+    """
+    inventory.path.parent.mkdir(parents=True)
+    other = sqlite3.connect(inventory.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process, half-way through creating the tables
+
+    def finish() -> None:
+        other.execute("COMMIT")
+        other.close()
+
+    release = threading.Timer(0.3, finish)
+    release.start()
+    try:
+        assert inventory.replace_pair("dev", "eu-central-1", [make("i-00000001")]) == 1
+    finally:
+        release.join()
+    assert [item.instance_id for item in inventory.instances()] == ["i-00000001"]
+    with sqlite3.connect(inventory.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)

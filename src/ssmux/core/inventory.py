@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -32,6 +33,13 @@ SCHEMA_VERSION = 1
 
 #: ``ping_status`` of an instance that has no SSM agent registration (our value, not AWS's).
 UNMANAGED = "Unmanaged"
+
+#: Seconds a connection waits for another one's lock (SQLite's busy timeout) before giving up.
+BUSY_TIMEOUT = 30.0
+
+# One setup at a time in this process: threads (sync workers) opening a fresh cache together would otherwise
+# all try to switch it to WAL at once, and all but one fail (see _enable_wal).
+_SETUP_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -209,7 +217,7 @@ class Inventory:
             return
         try:
             self._create_private()
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open the inventory cache {self.path}: {error}") from error
         try:
@@ -237,12 +245,17 @@ class Inventory:
 
     def _setup(self, db: sqlite3.Connection) -> None:
         # The common case, a current cache, costs one read: no write lock, so `ls` never waits for a sync.
-        if _version(db) != SCHEMA_VERSION:
+        if _version(db) == SCHEMA_VERSION:
+            self._ready = True
+            return
+        with _SETUP_LOCK:
+            if self._ready:
+                return  # another thread set it up while this one waited
             # WAL (persistent in the file): readers never wait for a writing sync, and a killed writer
             # leaves the old state.
-            db.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(db)
             self._migrate(db)
-        self._ready = True
+            self._ready = True
 
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
@@ -400,6 +413,29 @@ class Inventory:
 
 def _version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting up to :data:`BUSY_TIMEOUT` for other connections.
+
+    The switch needs the only lock on the file. While another connection holds the write lock (another
+    process migrating the same fresh cache, or writing to it), SQLite refuses the switch at once with
+    "database is locked" instead of waiting out its busy timeout (the switch already holds a read lock, and
+    waiting could deadlock), so the wait is done here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            # The low byte is the primary result code (the rest may name a kind of SQLITE_BUSY).
+            busy = (error.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _to_row(item: Instance, aws_profile: str, region: str) -> tuple[object, ...]:
