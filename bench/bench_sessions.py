@@ -2,6 +2,13 @@
 
 Run: ``python -m bench sessions`` (``make bench`` runs every benchmark). Prints figures; asserts nothing.
 
+Every figure is taken twice: against the emulator in its **realistic** mode (the default: the agent waits
+1 s after starting the shell before it reads output, then reads 1 KiB at a time with 1 ms sleeps, so one
+session carries about 1 MB/s, as on AWS) and in ``--fast`` mode (no pacing), which shows what ssmux itself
+costs. In realistic mode the first prompt is also given as the time above the agent's 1 s floor, and the
+throughput as a ratio to the agent's ~1 MB/s bound and, when ``session-manager-plugin`` is installed, to
+AWS's plugin through ``aws ssm start-session``.
+
 * **first prompt**: from starting ``ssmux connect`` (a new process on a pty) to the first byte of the remote
   shell's prompt; median and spread of 20 runs. The same for ``aws ssm start-session`` with ssmux's drop-in
   installed as ``session-manager-plugin`` (skipped when no ``aws`` CLI is installed).
@@ -31,6 +38,12 @@ from typing import Any
 RUNS = 20
 ECHOES = 300
 FILE_MB = 50
+#: The file size in realistic mode: at the agent's ~1 MB/s, 10 MB is 10 s a run.
+REALISTIC_FILE_MB = 10
+#: The realistic agent's floor: it reads a new shell's output only after 1 s (agent shell.go).
+AGENT_FLOOR = 1.0
+#: The realistic agent's throughput bound: 1 KiB read, then 1 ms of sleep (bytes per second).
+AGENT_BOUND = 1024 / 0.001
 PROMPT = b":~$ "
 TIMEOUT = 60.0
 
@@ -220,10 +233,11 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _report_times(label: str, values: list[float]) -> None:
+def _report_times(label: str, values: list[float], floor: float = 0.0) -> None:
+    above = f", {(statistics.median(values) - floor) * 1000:.0f} ms above the agent's {floor:.0f} s floor"
     print(
         f"{label}: median {statistics.median(values) * 1000:.0f} ms, min {min(values) * 1000:.0f} ms, "
-        f"max {max(values) * 1000:.0f} ms (n={len(values)})"
+        f"max {max(values) * 1000:.0f} ms (n={len(values)}){above if floor else ''}"
     )
 
 
@@ -240,62 +254,95 @@ def _bound(cpu: dict[str, float], wall: float) -> str:
     return "no side's CPU is saturated: bound by waiting (round trips, pacing)"
 
 
-def _report_throughput(label: str, result: dict[str, float], size: int, other: str = "emulator") -> None:
+def _report_throughput(
+    label: str, result: dict[str, float], size: int, other: str = "emulator", bound: float | None = None
+) -> float:
+    """Print one transfer's figures; returns its rate in bytes per second."""
     wall, client, peer = result["wall"], result["client_cpu"], result[f"{other}_cpu"]
+    ratio = f"; {size / wall / bound:.2f}x the agent's {bound / 1e6:.2f} MB/s bound" if bound else ""
     print(
-        f"{label}: {size / 1e6 / wall:.1f} MB/s ({size / 1e6:.0f} MB, {result['bytes'] / 1e6:.1f} MB out, "
-        f"{wall:.1f} s); CPU client {client:.1f} s ({client / wall:.0%} of wall), {other} {peer:.1f} s "
-        f"({peer / wall:.0%}); {_bound({'client': client, other: peer}, wall)}"
+        f"{label}: {size / 1e6 / wall:.2f} MB/s ({size / 1e6:.0f} MB, {result['bytes'] / 1e6:.1f} MB out, "
+        f"{wall:.1f} s){ratio}; CPU client {client:.1f} s ({client / wall:.0%} of wall), "
+        f"{other} {peer:.1f} s ({peer / wall:.0%}); {_bound({'client': client, other: peer}, wall)}"
     )
+    return size / wall
+
+
+def _write_data(path: Path, megabytes: int) -> int:
+    """A text file (base64 lines, as a terminal shows them) of about ``megabytes`` MB; its size."""
+    block = base64.encodebytes(os.urandom(3 * (1 << 20) // 4))
+    with path.open("wb") as out:
+        while out.tell() < megabytes * 1_000_000:
+            out.write(block)
+    return path.stat().st_size
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="ssmux-bench-") as folder_name:
+        folder = Path(folder_name)
+        # Child processes keep their bytecode, as an installed ssmux does: with PYTHONDONTWRITEBYTECODE
+        # (set in some dev shells) every start would compile all of ssmux again, ~150 ms of the first prompt.
+        base_env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        base_env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+        # First, with nothing else running: what the client alone carries (median of 3 runs). The minimal
+        # server does not check the signed dial; any keys sign it.
+        capacity_env = {**base_env, "AWS_ACCESS_KEY_ID": "AKIABENCH0000000000", "AWS_SECRET_ACCESS_KEY": "b"}
+        runs = sorted((client_capacity(dict(capacity_env)) for _ in range(3)), key=lambda run: run["wall"])
+        label = "native client capacity (minimal server, no emulator), median of 3"
+        _report_throughput(label, runs[1], FILE_MB * 1_000_000, other="server")
+        print(f"{sys.platform}, {os.cpu_count()} CPUs; bytecode cached")
+        for mode in ("realistic", "fast"):
+            run_mode(mode, folder / mode, base_env)
+
+
+def run_mode(mode: str, folder: Path, base_env: dict[str, str]) -> None:
+    """Every figure against the emulator in ``mode`` (``realistic``: AWS's pacing; ``fast``: none)."""
     from tests.support.emulator import start_emulator
 
     from ssmux.emulator.scenario import load_scenario
     from ssmux.sessions.shim import install_shim
 
+    realistic = mode == "realistic"
+    floor, bound = (AGENT_FLOOR, AGENT_BOUND) if realistic else (0.0, None)
     web1 = next(item.instance_id for item in load_scenario("demo").instances if item.name == "web-1")
-    with tempfile.TemporaryDirectory(prefix="ssmux-bench-") as folder_name:
-        folder = Path(folder_name)
-        data = folder / "data.txt"
-        with data.open("wb") as out:
-            # Text (base64 lines), as a terminal shows it; the remote pty turns each \n into \r\n.
-            block = base64.encodebytes(os.urandom(3 * (1 << 20) // 4))
-            while out.tell() < FILE_MB * 1_000_000:
-                out.write(block)
-        size = data.stat().st_size
-        # First, with nothing else running: what the client alone carries (median of 3 runs).
-        # Child processes keep their bytecode, as an installed ssmux does: with PYTHONDONTWRITEBYTECODE
-        # (set in some dev shells) every start would compile all of ssmux again, ~150 ms of the first prompt.
-        base_env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-        base_env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
-        runs = sorted((client_capacity(dict(base_env)) for _ in range(3)), key=lambda run: run["wall"])
-        label = "native client capacity (minimal server, no emulator), median of 3"
-        _report_throughput(label, runs[1], FILE_MB * 1_000_000, other="server")
-        with start_emulator("demo", tmp_dir=folder / "emulator") as emulator:
-            env = {**base_env, **emulator.env(), "SSMUX_HOME": str(folder / "home"), "TERM": "xterm"}
-            native = [sys.executable, "-m", "ssmux", "connect", web1, "--aws-profile", "dev", "--backend",
-                      "native"]  # fmt: skip
-            print(f"emulator {emulator.endpoint}; {sys.platform}, {os.cpu_count()} CPUs; bytecode cached")
-            first_prompt(native, env, runs=1)  # warm-up: writes the bytecode, as an install would have it
-            _report_times("ssmux connect -> first prompt byte", first_prompt(native, env))
-            _report_echo("ssmux connect keystroke echo", echo_round_trips(native, env))
-            _report_throughput("ssmux connect cat", throughput(native, env, data, emulator.process.pid), size)
-
-            if shutil.which("aws") is None:
-                print("aws ssm start-session + shim: skipped (no aws CLI on PATH)")
-                return
-            install_shim(folder / "shim")
-            shim_env = {**env, "PATH": str(folder / "shim") + os.pathsep + env.get("PATH", "")}
-            aws = ["aws", "ssm", "start-session", "--target", web1, "--profile", "dev"]
-            _report_times("aws ssm start-session + shim -> first prompt byte", first_prompt(aws, shim_env))
-            _report_echo("aws ssm start-session + shim keystroke echo", echo_round_trips(aws, shim_env))
-            _report_throughput(
-                "aws ssm start-session + shim cat",
-                throughput(aws, shim_env, data, emulator.process.pid),
-                size,
-            )
+    folder.mkdir()
+    data = folder / "data.txt"
+    size = _write_data(data, REALISTIC_FILE_MB if realistic else FILE_MB)
+    args = () if realistic else ("--fast",)
+    with start_emulator("demo", *args, tmp_dir=folder / "emulator") as emulator:
+        env = {**base_env, **emulator.env(), "SSMUX_HOME": str(folder / "home"), "TERM": "xterm"}
+        native = [sys.executable, "-m", "ssmux", "connect", web1, "--aws-profile", "dev", "--backend",
+                  "native"]  # fmt: skip
+        print(f"\n== {mode} emulator ({emulator.endpoint})")
+        first_prompt(native, env, runs=1)  # warm-up: writes the bytecode, as an install would have it
+        _report_times("ssmux connect -> first prompt byte", first_prompt(native, env), floor)
+        _report_echo("ssmux connect keystroke echo", echo_round_trips(native, env))
+        ours = _report_throughput(
+            "ssmux connect cat", throughput(native, env, data, emulator.process.pid), size, bound=bound
+        )
+        if shutil.which("aws") is None:
+            print("aws ssm start-session: skipped (no aws CLI on PATH)")
+            return
+        aws = ["aws", "ssm", "start-session", "--target", web1, "--profile", "dev"]
+        official = shutil.which("session-manager-plugin", path=env.get("PATH"))
+        if realistic and official:
+            theirs = _report_throughput(
+                "aws ssm start-session + AWS's session-manager-plugin cat",
+                throughput(aws, env, data, emulator.process.pid), size, bound=bound,
+            )  # fmt: skip
+            print(f"ssmux native / AWS's plugin throughput: {ours / theirs:.2f}x")
+        elif realistic:
+            print("AWS's session-manager-plugin: not installed here, so no ratio to it")
+        install_shim(folder / "shim")
+        shim_env = {**env, "PATH": str(folder / "shim") + os.pathsep + env.get("PATH", "")}
+        _report_times("aws ssm start-session + shim -> first prompt byte", first_prompt(aws, shim_env), floor)
+        _report_echo("aws ssm start-session + shim keystroke echo", echo_round_trips(aws, shim_env))
+        _report_throughput(
+            "aws ssm start-session + shim cat",
+            throughput(aws, shim_env, data, emulator.process.pid),
+            size,
+            bound=bound,
+        )
 
 
 if __name__ == "__main__":

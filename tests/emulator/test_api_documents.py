@@ -6,6 +6,7 @@ data channel reads (the websocket side is tested with the data channel).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -71,17 +72,26 @@ def test_missing_shell_falls_back(api: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert start(api, "plain", "odd-box").command == ["/bin/bash"]
 
 
-def test_command_documents_run_sh_c(api: Any) -> None:
-    """Interactive and non-interactive command documents run `sh -c <command>` with their session type."""
+def test_command_documents_carry_their_shell_config(api: Any) -> None:
+    """InteractiveCommands run `sh -c <commands>` in a pty; NonInteractiveCommands keep the ShellConfig."""
     interactive = start(api, "plain", "bash-box", DocumentName="AWS-StartInteractiveCommand",
                         Parameters={"command": ["top -b"]})  # fmt: skip
     assert interactive.session_type is SessionType.INTERACTIVE_COMMANDS
-    assert interactive.command == ["/bin/sh", "-c", "top -b"]
+    assert interactive.command == ["sh", "-c", "top -b"]
     batch = start(api, "plain", "bash-box", DocumentName="AWS-StartNonInteractiveCommand",
-                  Parameters={"command": ["exit 3"]})  # fmt: skip
+                  Parameters={"command": ["echo a; exit 3"]})  # fmt: skip
     assert batch.session_type is SessionType.NON_INTERACTIVE_COMMANDS
-    assert batch.command == ["/bin/sh", "-c", "exit 3"]
-    assert batch.parameters == {"command": ["exit 3"]}
+    assert batch.command == []  # no shell: the agent splits the string itself
+    assert batch.shell_config == {
+        "commands": "echo a; exit 3", "runAsElevated": False, "separateOutputStream": "false",
+        "stdOutSeparatorPrefix": "", "stdErrSeparatorPrefix": "",
+    }  # fmt: skip
+    assert batch.parameters == {"command": ["echo a; exit 3"]}
+    separate = start(api, "plain", "bash-box", DocumentName="AWS-StartNonInteractiveCommand",
+                     Parameters={"command": ["id"], "separateOutputStream": ["true"],
+                                 "stdoutSeparatorPrefix": ["OUT:"]})  # fmt: skip
+    assert separate.shell_config["separateOutputStream"] == "true"
+    assert separate.shell_config["stdOutSeparatorPrefix"] == "OUT:"
 
 
 def test_port_documents_carry_the_properties_of_spec_8_1(api: Any) -> None:
@@ -172,3 +182,149 @@ def test_unknown_target_and_bad_parameters_raise_api_errors(api: Any) -> None:
         ssm.handle("StartSession", caller, {})
     assert caught.value.code == "ValidationException"
     assert len(registry.active()) == before
+
+
+# ------------------------------------------------------------------------------- the account's documents
+
+
+def create_document(
+    account_id: str, name: str, content: dict[str, Any], document_type: str = "Session"
+) -> None:
+    """CreateDocument in moto (the backend behind the emulator's own CreateDocument)."""
+    from moto.ssm.models import ssm_backends
+
+    ssm_backends[account_id]["eu-north-1"].create_document(
+        content=json.dumps(content), requires=None, attachments=None, name=name, version_name=None,
+        document_type=document_type, document_format="JSON", target_type=None, tags=None,
+    )  # fmt: skip
+
+
+def delete_document(account_id: str, name: str) -> None:
+    from moto.ssm.models import ssm_backends
+
+    ssm_backends[account_id]["eu-north-1"].delete_document(
+        name=name, document_version=None, version_name=None, force=True
+    )
+
+
+def caller(api: Any, profile: str) -> Caller:
+    _, _, scenario = api
+    return Caller(scenario.profile(profile), "eu-north-1", Faults())
+
+
+OLD_NON_INTERACTIVE = {
+    "schemaVersion": "1.0",
+    "description": "A NonInteractiveCommands document without separateOutputStream (older AWS versions)",
+    "sessionType": "NonInteractiveCommands",
+    "parameters": {"command": {"type": "String", "description": "The command to run on the instance"}},
+    "properties": {"linux": {"commands": "{{command}}", "runAsElevated": False}},
+}
+
+
+def test_a_created_session_document_starts_sessions_with_its_own_rules(api: Any) -> None:
+    """A CreateDocument'd Session document is used by StartSession: its defaults, pattern and properties."""
+    create_document("101010101010", "Team-Tail", {
+        "schemaVersion": "1.0",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": {"file": {"type": "String", "default": "/var/log/syslog",
+                                "allowedPattern": "^/var/log/[a-z]+$"}},
+        "properties": {"linux": {"commands": "tail -n 5 {{ file }}", "separateOutputStream": "true"}},
+    })  # fmt: skip
+    session = start(api, "plain", "bash-box", DocumentName="Team-Tail")
+    assert session.document_name == "Team-Tail"
+    assert session.session_type is SessionType.NON_INTERACTIVE_COMMANDS
+    assert session.shell_config == {"commands": "tail -n 5 /var/log/syslog", "separateOutputStream": "true"}
+    chosen = start(api, "plain", "bash-box", DocumentName="Team-Tail", Parameters={"file": ["/var/log/auth"]})
+    assert chosen.shell_config["commands"] == "tail -n 5 /var/log/auth"
+    for parameters, code in (
+        ({"file": ["/etc/shadow"]}, "InvalidParameters"),
+        ({"separateOutputStream": ["true"]}, "InvalidParameters"),
+    ):
+        with pytest.raises(ApiError) as caught:
+            start(api, "plain", "bash-box", DocumentName="Team-Tail", Parameters=parameters)
+        assert caught.value.code == code
+    create_document("101010101010", "Old-NonInteractive", OLD_NON_INTERACTIVE)
+    with pytest.raises(ApiError) as caught:
+        start(api, "plain", "bash-box", DocumentName="Old-NonInteractive",
+              Parameters={"command": ["id"], "separateOutputStream": ["true"]})  # fmt: skip
+    assert caught.value.code == "InvalidParameters"
+
+
+def test_documents_that_cannot_start_a_session(api: Any) -> None:
+    """A missing document, another account's, or one that is not a Session document: InvalidDocument."""
+    create_document("101010101010", "Plain-Only", {"schemaVersion": "1.0", "sessionType": "Port",
+                                                    "properties": {"portNumber": "22"}})  # fmt: skip
+    create_document("101010101010", "Run-Things", {
+        "schemaVersion": "2.2", "description": "a Command document",
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["id"]}}],
+    }, document_type="Command")  # fmt: skip
+    for profile, name in (("plain", "No-Such-Document"), ("secret", "Plain-Only"), ("plain", "Run-Things")):
+        with pytest.raises(ApiError) as caught:
+            start(api, profile, "bash-box" if profile == "plain" else "vault", DocumentName=name)
+        assert caught.value.code == "InvalidDocument", name
+
+
+def test_preferences_come_from_the_accounts_session_manager_run_shell(api: Any) -> None:
+    """Without its own SSM-SessionManagerRunShell an account gets the console's defaults (and its KMS key);
+    once it creates one, its inputs apply to shells and command sessions, kmsKeyId included."""
+    plain = start(api, "plain", "bash-box")
+    assert plain.preferences["idleSessionTimeout"] == "" and plain.preferences["kmsKeyId"] == ""
+    assert plain.preferences["shellProfile"] == {"windows": "", "linux": ""}
+    secret = start(api, "secret", "vault")
+    assert secret.preferences["kmsKeyId"] == secret.kms_key_id
+    create_document("101010101010", "SSM-SessionManagerRunShell", {
+        "schemaVersion": "1.0", "sessionType": "Standard_Stream",
+        "inputs": {"idleSessionTimeout": "15", "kmsKeyId": "alias/team",
+                   "shellProfile": {"linux": "cd /tmp"}},
+    })  # fmt: skip
+    try:
+        shell = start(api, "plain", "bash-box")
+        assert shell.preferences == {"idleSessionTimeout": "15", "kmsKeyId": "alias/team",
+                                     "shellProfile": {"linux": "cd /tmp"}}  # fmt: skip
+        assert shell.kms_key_id == "alias/team"
+        command = start(api, "plain", "bash-box", DocumentName="AWS-StartNonInteractiveCommand",
+                        Parameters={"command": ["id"]})  # fmt: skip
+        assert command.preferences["idleSessionTimeout"] == "15"
+        port = start(api, "plain", "bash-box", DocumentName="AWS-StartSSHSession")
+        assert port.kms_key_id is None
+    finally:
+        delete_document("101010101010", "SSM-SessionManagerRunShell")
+
+
+def test_get_and_describe_document_serve_aws_session_documents(api: Any) -> None:
+    """GetDocument/DescribeDocument answer AWS's Session documents with their real content, owner Amazon."""
+    from ssmux.emulator.documents import AWS_DOCUMENTS, aws_document
+
+    ssm, _, _ = api
+    for name in AWS_DOCUMENTS:
+        got = ssm.handle("GetDocument", caller(api, "plain"), {"Name": name})
+        assert got["DocumentType"] == "Session" and got["DocumentFormat"] == "JSON"
+        document = aws_document(name)
+        assert document is not None
+        assert json.loads(got["Content"]) == document.content
+    described = ssm.handle("DescribeDocument", caller(api, "plain"), {"Name": "AWS-StartSSHSession"})[
+        "Document"
+    ]
+    assert described["Owner"] == "Amazon"
+    assert described["Parameters"] == [{"Name": "portNumber", "Type": "String",
+                                        "Description": "(Optional) Port number of SSH server on the instance",
+                                        "DefaultValue": "22"}]  # fmt: skip
+    assert described["Hash"] and described["HashType"] == "Sha256"
+    non_interactive = ssm.handle("DescribeDocument", caller(api, "plain"),
+                                 {"Name": "AWS-StartNonInteractiveCommand"})["Document"]  # fmt: skip
+    assert [p["Name"] for p in non_interactive["Parameters"]] == [
+        "command", "separateOutputStream", "stdoutSeparatorPrefix", "stderrSeparatorPrefix",
+    ]  # fmt: skip
+    assert non_interactive["Parameters"][1]["DefaultValue"] == "false"
+    as_yaml = {"Name": "AWS-StartPortForwardingSession", "DocumentFormat": "YAML"}
+    yaml_text = ssm.handle("GetDocument", caller(api, "plain"), as_yaml)["Content"]
+    assert "sessionType: Port" in yaml_text
+    prefs = ssm.handle("DescribeDocument", caller(api, "plain"), {"Name": "SSM-SessionManagerRunShell"})
+    assert prefs["Document"]["Owner"] == "101010101010"
+    with pytest.raises(ApiError) as caught:
+        ssm.handle("GetDocument", caller(api, "plain"), {"Name": "No-Such-Document"})
+    assert caught.value.code == "InvalidDocument"
+    create_document("101010101010", "Mine-Port", {"schemaVersion": "1.0", "sessionType": "Port",
+                                                   "properties": {"portNumber": "8080"}})  # fmt: skip
+    mine = ssm.handle("GetDocument", caller(api, "plain"), {"Name": "Mine-Port"})
+    assert json.loads(mine["Content"])["properties"] == {"portNumber": "8080"}

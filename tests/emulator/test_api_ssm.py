@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ssmux.emulator.scenario import load_scenario
+from ssmux.sessions.signing import upgrade_headers
 
 if TYPE_CHECKING:
     from tests.support.emulator import RunningEmulator
@@ -136,7 +137,8 @@ def test_start_session_answers_like_aws(started: dict[str, Any], dev_ssm: Any) -
     assert re.fullmatch(r"dev-user-[0-9a-f]{17}", session_id)
     assert started["TokenValue"]
     assert re.fullmatch(
-        rf"ws://127\.0\.0\.1:\d+/v1/data-channel/{session_id}\?role=publish_subscribe", started["StreamUrl"]
+        rf"ws://127\.0\.0\.1:\d+/v1/data-channel/{session_id}\?role=publish_subscribe&cell-number=[\w-]+",
+        started["StreamUrl"],
     )
     (session,) = dev_ssm.describe_sessions(
         State="Active", Filters=[{"key": "SessionId", "value": session_id}]
@@ -211,12 +213,14 @@ def test_every_session_document_starts(dev_ssm: Any) -> None:
 
 
 def test_resume_gives_a_new_token_until_terminated(started: dict[str, Any], dev_ssm: Any) -> None:
-    """ResumeSession hands out a fresh token for a live session, and none once it is terminated."""
+    """ResumeSession hands out a fresh token and a StreamUrl of another cell, and none once terminated."""
     session_id = started["SessionId"]
     resumed = dev_ssm.resume_session(SessionId=session_id)
     assert resumed["SessionId"] == session_id
     assert resumed["TokenValue"] and resumed["TokenValue"] != started["TokenValue"]
-    assert resumed["StreamUrl"] == started["StreamUrl"]
+    old_path, _, old_cell = started["StreamUrl"].partition("&cell-number=")
+    new_path, _, new_cell = resumed["StreamUrl"].partition("&cell-number=")
+    assert new_path == old_path and new_cell and new_cell != old_cell
     assert dev_ssm.terminate_session(SessionId=session_id)["SessionId"] == session_id
     after = dev_ssm.resume_session(SessionId=session_id)
     assert after["SessionId"] == session_id
@@ -285,11 +289,12 @@ def test_get_connection_status(demo_emulator: RunningEmulator) -> None:
     assert prod.get_connection_status(Target="mi-0123456789abcdef0")["Status"] == "connected"
 
 
-async def _close_code(url: str, token: str) -> int | None:
+async def _close_code(ssm: Any, url: str, token: str) -> int | None:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
-    async with connect(url, open_timeout=10) as ws:
+    headers = upgrade_headers(url, ssm._request_signer._credentials, ssm.meta.region_name)
+    async with connect(url, additional_headers=headers, open_timeout=10) as ws:
         await ws.send(json.dumps({"MessageSchemaVersion": "1.0", "RequestId": "r", "TokenValue": token}))
         try:
             while True:
@@ -298,8 +303,22 @@ async def _close_code(url: str, token: str) -> int | None:
             return closed.rcvd.code if closed.rcvd else None
 
 
-async def test_websocket_refuses_the_token_of_a_terminated_session(dev_ssm: Any) -> None:
-    """After TerminateSession the data channel refuses the session's token (policy violation)."""
+async def test_websocket_refuses_a_terminated_session(dev_ssm: Any) -> None:
+    """After TerminateSession a signed dial to the session's StreamUrl is refused at its upgrade (403)."""
+    from websockets.exceptions import InvalidStatus
+
     response = dev_ssm.start_session(Target=by_name("dev", "web-1"))
     dev_ssm.terminate_session(SessionId=response["SessionId"])
-    assert await _close_code(response["StreamUrl"], response["TokenValue"]) == 1008
+    with pytest.raises(InvalidStatus) as refused:
+        await _close_code(dev_ssm, response["StreamUrl"], response["TokenValue"])
+    assert refused.value.response.status_code == 403
+    assert b"ended" in refused.value.response.body
+
+
+async def test_websocket_refuses_a_wrong_token_after_a_signed_upgrade(dev_ssm: Any) -> None:
+    """A signed dial to a live session whose first message has another token is closed (policy violation)."""
+    response = dev_ssm.start_session(Target=by_name("dev", "web-1"))
+    try:
+        assert await _close_code(dev_ssm, response["StreamUrl"], "not-the-token") == 1008
+    finally:
+        dev_ssm.terminate_session(SessionId=response["SessionId"])

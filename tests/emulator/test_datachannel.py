@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from ssmux.emulator.agents import FAST
 from ssmux.emulator.datachannel import DataChannelServer
 from ssmux.emulator.sessions import SessionRegistry, SessionStatus, SessionType
 from ssmux.protocol.messages import ClientMessage, MessageType, PayloadType
@@ -39,8 +40,9 @@ class RegistryResume:
 
 @pytest.fixture
 async def server() -> AsyncIterator[DataChannelServer]:
-    """A started data channel server with an empty registry; stopped (every session reaped) at the end."""
-    dc = DataChannelServer(SessionRegistry(), output_start_delay=0.0)
+    """A started data channel server (no pacing: these tests need speed, not AWS's timing) with an empty
+    registry; stopped (every session reaped) at the end."""
+    dc = DataChannelServer(SessionRegistry(), pacing=FAST)
     await dc.start()
     try:
         yield dc
@@ -63,7 +65,7 @@ def new_session(
     return {
         "SessionId": session.session_id,
         "TokenValue": session.token,
-        "StreamUrl": dc.stream_url(session.session_id),
+        "StreamUrl": dc.stream_url(session),
     }
 
 
@@ -178,7 +180,7 @@ async def test_terminate_from_another_thread_closes_the_channel(server: DataChan
 
 async def test_stop_ends_every_session_and_reaps_every_process() -> None:
     """DataChannelServer.stop() sends channel_closed to every client and leaves no shell or job running."""
-    dc = DataChannelServer(SessionRegistry(), output_start_delay=0.0)
+    dc = DataChannelServer(SessionRegistry(), pacing=FAST)
     await dc.start()
     pids: list[int] = []
     try:
@@ -201,8 +203,11 @@ async def test_stop_ends_every_session_and_reaps_every_process() -> None:
 async def test_non_interactive_command_that_cannot_start_reports_exit_code_1(
     server: DataChannelServer,
 ) -> None:
-    """A NonInteractiveCommands program that does not exist: EXIT_CODE 1 and the error on stderr."""
-    response = new_session(server, ["/nonexistent/program"], SessionType.NON_INTERACTIVE_COMMANDS)
+    """A NonInteractiveCommands program that does not exist: EXIT_CODE 1 and Go's start error on stderr."""
+    response = new_session(
+        server, [], SessionType.NON_INTERACTIVE_COMMANDS,
+        shell_config={"commands": "/nonexistent/program", "separateOutputStream": "true"},
+    )  # fmt: skip
     async with shell_session(server, response) as s:
         await s.wait_closed()
     assert s.exit_code == 1

@@ -106,10 +106,12 @@ def test_shell_exit_status_is_not_reported_by_the_service(spawn: Any) -> None:
 
 
 def test_remote_exit_code_is_the_exit_status_when_known(spawn: Any) -> None:
-    """A NonInteractiveCommands session on a terminal ends with the remote command's exit code."""
+    """A NonInteractiveCommands session on a terminal ends with the remote command's exit code (which the
+    agent sends with separateOutputStream; the command is split, not run by a shell, so sh -c is explicit)."""
     child = spawn(
         "connect", WEB1, "--aws-profile", "dev", "--backend", "native",
-        "--document", "AWS-StartNonInteractiveCommand", "--parameter", "command=echo ran; exit 3",
+        "--document", "AWS-StartNonInteractiveCommand", "--parameter", "command=sh -c 'echo ran; exit 3'",
+        "--parameter", "separateOutputStream=true",
     )  # fmt: skip
     child.expect("ran")
     child.expect(pexpect.EOF)

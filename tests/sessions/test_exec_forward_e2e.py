@@ -23,12 +23,76 @@ WEB1 = demo_instance("web-1")
 
 def test_exec_keeps_stdout_and_stderr_apart_and_exits_with_the_code(demo_env: RunningEmulator) -> None:
     """Remote stdout on stdout, remote stderr on stderr, nothing else; the remote exit code is ours."""
+    result = run_ssmux("exec", WEB1, "--aws-profile", "dev", "--", "echo out; echo err >&2; exit 3")
+    assert result.returncode == 3
+    assert result.stdout.decode() == "out\n"
+    assert result.stderr.decode() == "err\n"
     result = run_ssmux(
         "exec", WEB1, "--aws-profile", "dev", "--", "echo out-1; echo err-1 >&2; echo out-2; exit 7"
     )
     assert result.returncode == 7
     assert result.stdout.decode() == "out-1\nout-2\n"
     assert result.stderr.decode() == "err-1\n"
+
+
+def test_exec_output_without_newline_and_status_of_a_signal(demo_env: RunningEmulator) -> None:
+    """Output is returned exactly (no added newline); a remote sh killed by a signal gives 255."""
+    result = run_ssmux("exec", WEB1, "--aws-profile", "dev", "--", "printf no-newline; exit 0")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"no-newline", b"")
+    killed = run_ssmux("exec", WEB1, "--aws-profile", "dev", "--", "kill -KILL $$")
+    assert killed.returncode == 255  # EXIT_CODE -1: the agent's code for a process ended by a signal
+    assert killed.stdout == b""
+
+
+@pytest.fixture
+def old_document(demo_env: RunningEmulator) -> Iterator[str]:
+    """A NonInteractiveCommands document of the account without separateOutputStream (like AWS's older
+    AWS-StartNonInteractiveCommand), created with CreateDocument and deleted afterwards."""
+    import json
+    import uuid
+
+    ssm = demo_env.client("ssm", "dev")
+    name = f"Old-NonInteractive-{uuid.uuid4().hex[:8]}"
+    content = {
+        "schemaVersion": "1.0",
+        "description": "Document to run single non-interactive command on an instance",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": {"command": {"type": "String", "description": "The command to run on the instance"}},
+        "properties": {"linux": {"commands": "{{command}}", "runAsElevated": False}},
+    }
+    ssm.create_document(Name=name, Content=json.dumps(content), DocumentType="Session", DocumentFormat="JSON")
+    try:
+        yield name
+    finally:
+        ssm.delete_document(Name=name)
+
+
+def test_exec_through_a_document_without_separate_output_stream(old_document: str) -> None:
+    """StartSession refuses separateOutputStream; exec runs again without it: stderr merged into stdout
+    (and a note says so), the exit code still ours, read from ssmux's marker, which is never printed."""
+    result = run_ssmux(
+        "exec", WEB1, "--aws-profile", "dev", "--document", old_document, "--",
+        "echo out; echo err >&2; exit 3",
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr.decode()
+    assert result.stdout.decode() == "out\nerr\n"
+    note = f"ssmux: note: {old_document} does not take separateOutputStream: the remote stderr comes merged"
+    assert result.stderr.decode() == note + " into stdout\n"
+    words = run_ssmux("exec", WEB1, "--aws-profile", "dev", "--document", old_document, "--",
+                      "printf", "'%s|'", "a b", "c")  # fmt: skip
+    assert (words.returncode, words.stdout) == (0, b"a|b|c|")
+
+
+def test_exec_says_when_the_exit_status_is_unknown(old_document: str) -> None:
+    """Merged output and the wrapping sh killed (the line's $PPID there): no EXIT_CODE and no marker; a
+    warning, and status 1."""
+    result = run_ssmux("exec", WEB1, "--aws-profile", "dev", "--document", old_document, "--",
+                       "echo before; kill -KILL $PPID")  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == b"before\n"
+    assert result.stderr.decode().endswith(
+        "ssmux: warning: the remote command's exit status was not reported\n"
+    )
 
 
 def test_exec_success_and_words_joined_like_ssh(demo_env: RunningEmulator) -> None:

@@ -1,10 +1,11 @@
 """A small test driver: the protocol core's ClientSession over a real websocket to the emulator.
 
 It does what a client does and nothing more: ``ssm:StartSession`` through boto3 (against the emulator's
-endpoint), open the StreamUrl, send the token TEXT frame, then pump binary frames both ways, tick the resend
-timer every 100 ms, answer ``KmsKeyRequested`` with ``kms:GenerateDataKey``, and on an unexpected websocket
-drop call ``ssm:ResumeSession`` and reconnect with the new token. Every event is recorded for the test to
-look at; output is collected in order.
+endpoint), open the StreamUrl with a SigV4-signed upgrade (the credentials and region of the boto3 client),
+send the token TEXT frame, then pump binary frames both ways, tick the resend timer every 100 ms, answer
+``KmsKeyRequested`` with ``kms:GenerateDataKey``, and on an unexpected websocket drop call
+``ssm:ResumeSession`` and reconnect with the new token to the StreamUrl it returns. Every event is recorded
+for the test to look at; output is collected in order.
 
 Usage (inside an ``async`` test)::
 
@@ -42,6 +43,7 @@ from ssmux.protocol.client import (
 )
 from ssmux.protocol.errors import ProtocolError
 from ssmux.protocol.messages import ClientMessage, MessageType, PortFlag
+from ssmux.sessions.signing import upgrade_headers
 
 #: A ClientVersion that makes the agent choose smux for LocalPortForwarding (>= 1.1.70) and no smux keepalive.
 PLUGIN_VERSION = "1.2.0.0"
@@ -140,10 +142,22 @@ class SessionDriver:
 
     # -------------------------------------------------------------------------- plumbing
 
+    def upgrade_headers(self) -> dict[str, str]:
+        """The signed headers of the upgrade, with the boto3 client's credentials (none for a stand-in)."""
+        signer = getattr(self.ssm, "_request_signer", None)
+        if signer is None:
+            return {}
+        return upgrade_headers(self.stream_url, signer._credentials, self.ssm.meta.region_name)
+
     async def connect(self, token: str | None = None) -> None:
         """Open the StreamUrl and send the token message (a new token after a resume)."""
         self._ws = await connect(
-            self.stream_url, compression=None, ping_interval=None, max_size=None, open_timeout=10
+            self.stream_url,
+            additional_headers=self.upgrade_headers(),
+            compression=None,
+            ping_interval=None,
+            max_size=None,
+            open_timeout=10,
         )
         await self._ws.send(self.client.open_message(token))
 
@@ -197,6 +211,7 @@ class SessionDriver:
         token = response.get("TokenValue")
         if not token:
             raise AssertionError(f"ResumeSession gave no token for {self.session_id}")
+        self.stream_url = response.get("StreamUrl") or self.stream_url
         self.reconnects += 1
         await self.connect(token)
         self.client.reconnected(time.monotonic())

@@ -43,6 +43,32 @@ import click
     "--reorder", type=click.FloatRange(0, 1), default=0.0, help="Probability a data frame is held back."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every fault decision.")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="Drop the agent's pacing (1 s before a shell's first output, 1 KiB reads 1 ms apart): quick tests.",
+)
+@click.option(
+    "--channel-lifetime",
+    type=click.FloatRange(min=0, min_open=True),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Drop each data channel after this long, as AWS does hourly (clients resume).",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1200.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Terminate a session after this long without input from its client (AWS's default: 20 min).",
+)
+@click.option(
+    "--presigned-urls",
+    is_flag=True,
+    help="StartSession gives presigned StreamUrls (dialled as given, not resumed) instead of signed dials.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every API call to stderr.")
 def emulator(
     host: str,
@@ -57,6 +83,10 @@ def emulator(
     duplicate: float,
     reorder: float,
     seed: int,
+    fast: bool,
+    channel_lifetime: float,
+    idle_timeout: float,
+    presigned_urls: bool,
     verbose: bool,
 ) -> None:
     """Serve EC2, STS, KMS (moto) and SSM sessions with real shells, on 127.0.0.1.
@@ -94,5 +124,9 @@ def emulator(
         aws_config_dir=aws_config_dir,
         faults=faults,
         allow_remote=allow_remote,
+        fast=fast,
+        channel_lifetime=channel_lifetime,
+        idle_timeout=idle_timeout,
+        presigned_urls=presigned_urls,
     )
     run(options)

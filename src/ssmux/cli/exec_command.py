@@ -1,4 +1,7 @@
-"""``ssmux exec TARGET -- COMMAND...``: run a command on an instance; stdout and stderr apart, exit code."""
+"""``ssmux exec TARGET -- COMMAND...``: a command line run by the remote sh; stdout, stderr, exit code.
+
+How it is run on AWS: :mod:`ssmux.sessions.remote_exec`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,11 @@ from ssmux.cli.connect import session_options
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
 @session_options
+@click.option(
+    "--document",
+    metavar="D",
+    help="Document with a 'command' parameter (default: AWS-StartNonInteractiveCommand).",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_command(
     target: str,
@@ -16,16 +24,19 @@ def exec_command(
     region: str | None,
     backend: str | None,
     reason: str | None,
+    document: str | None,
     command: tuple[str, ...],
 ) -> None:
-    """Run COMMAND on TARGET with AWS-StartNonInteractiveCommand and exit with its exit code.
+    """Run COMMAND on TARGET and exit with its exit code.
 
     Put COMMAND after -- so its options are not taken for ssmux's. The words of COMMAND are joined with
-    spaces and run by the remote shell, as ssh does. The remote
-    stdout goes to stdout and its stderr to stderr. Ctrl-C interrupts the remote command; a second one ends
-    the session. With backend auto this uses the native client, the only one that keeps the two streams
-    apart and reports the exit code.
+    spaces and run by the remote sh, as ssh does: 'a; b' runs a, then b. The remote stdout goes to stdout
+    and its stderr to stderr, when the document takes separateOutputStream (AWS-StartNonInteractiveCommand
+    does in its recent versions); with a document that does not, stderr comes merged into stdout, and a
+    note says so. Ctrl-C sends SIGINT to the remote sh; a second one ends the session. With backend auto
+    this uses the native client, the only one that keeps the two streams apart and reports the exit code.
     """
+    from ssmux.sessions.remote_exec import command_line
     from ssmux.sessions.runner import Kind, open_session
 
     status = open_session(
@@ -35,6 +46,7 @@ def exec_command(
         region=region,
         backend=backend,
         reason=reason,
-        command=" ".join(command),
+        document=document,
+        command=command_line(command),
     )
     raise SystemExit(status)

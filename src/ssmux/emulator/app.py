@@ -25,11 +25,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from ssmux.emulator.datachannel import CHANNEL_LIFETIME, IDLE_TIMEOUT
 from ssmux.emulator.faults import Faults
 from ssmux.emulator.scenario import Scenario, ScenarioProfile, load_scenario
 from ssmux.errors import InvalidValue
+
+if TYPE_CHECKING:
+    from ssmux.emulator.gateway import AccessKey
 
 log = logging.getLogger("ssmux.emulator")
 
@@ -47,6 +51,15 @@ class EmulatorOptions:
     aws_config_dir: Path | None = None
     faults: Faults = field(default_factory=Faults)
     allow_remote: bool = False
+    #: Drop the agent's pacing (1 s before a shell's first output, 1 KiB reads, 1 ms between reads).
+    fast: bool = False
+    #: Seconds a data channel lives before the service drops it (AWS: about an hour; the client resumes).
+    channel_lifetime: float = CHANNEL_LIFETIME
+    #: Seconds without input from the client before a session is terminated (AWS's default: 20 minutes).
+    idle_timeout: float = IDLE_TIMEOUT
+    #: StartSession hands out presigned StreamUrls (dialled as given, never resumed) instead of expecting a
+    #: SigV4-signed upgrade.
+    presigned_urls: bool = False
 
 
 def check_host(host: str, allow_remote: bool) -> None:
@@ -145,14 +158,27 @@ class Emulator:
             shutil.rmtree(self._temporary_dir, ignore_errors=True)
             self._temporary_dir = None
 
+    def _access_key(self, access_key_id: str) -> AccessKey | None:
+        from ssmux.emulator.gateway import AccessKey
+
+        profile = self.scenario.profile_for_key(access_key_id)
+        return AccessKey(profile.secret_access_key, profile.account_id) if profile is not None else None
+
     def _start_data_channel(self, registry: Any) -> None:
+        from ssmux.emulator.agents.base import FAST, REALISTIC
         from ssmux.emulator.datachannel import DataChannelServer
+        from ssmux.emulator.gateway import Gateway
 
         self._loop = loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=loop.run_forever, name="data-channel", daemon=True)
         self._loop_thread.start()
         # No faults argument: each session carries its own (the command line merged with its profile's).
-        self._dc = DataChannelServer(registry, host=self.options.host)
+        gateway = Gateway(registry, self._access_key, presign=self.options.presigned_urls)
+        options = self.options
+        self._dc = DataChannelServer(
+            registry, host=options.host, gateway=gateway, pacing=FAST if options.fast else REALISTIC,
+            channel_lifetime=options.channel_lifetime, idle_timeout=options.idle_timeout,
+        )  # fmt: skip
         asyncio.run_coroutine_threadsafe(self._dc.start(), loop).result(DC_START_TIMEOUT)
 
     def _bind_http(self) -> None:

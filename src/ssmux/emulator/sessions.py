@@ -4,9 +4,9 @@ The API thread creates sessions (StartSession), hands out new tokens (ResumeSess
 (TerminateSession); the data-channel thread looks sessions up by token when a websocket says hello and marks
 them ended when their shell exits. Every method takes one lock, so both threads can call freely.
 
-Terminate listeners are called from the thread that terminated the session, after the lock is released; the
-data channel uses one to send ``channel_closed`` and end the agent (it hops into its own event loop with
-``loop.call_soon_threadsafe``).
+Create and terminate listeners are called from the thread that created or terminated the session, after the
+lock is released; the data channel uses them to start the session's agent side at StartSession, and to send
+``channel_closed`` and end the agent (it hops into its own event loop with ``loop.call_soon_threadsafe``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from ssmux.emulator.faults import Faults
 
@@ -63,9 +64,10 @@ class EmulatedSession:
             (``portNumber``, ``localPortNumber``, ``type``, ``host``); None for shell and command sessions.
         reason: StartSession ``Reason``, or None.
         token: The current TokenValue (ResumeSession replaces it).
+        cell: The ``cell-number`` of the current StreamUrl (ResumeSession gives a new one).
         kms_key_id: ARN of the KMS key shell sessions are encrypted with, or None for no encryption.
-        command: Argv the agent runs (the shell, or ``/bin/sh -c <command>`` for command documents); empty
-            for Port sessions.
+        command: Argv the agent runs in a pty (the shell, or ``sh -c <commands>`` for InteractiveCommands);
+            empty for Port and NonInteractiveCommands sessions.
         env: Extra environment for that command (``PS1`` of the instance...).
         agent_version: SSM agent version the agent announces in the handshake.
         faults: Fault options for this session's data channel (command line merged with its profile's).
@@ -73,6 +75,11 @@ class EmulatedSession:
         status: Current status.
         start_date: When it was started (UTC).
         end_date: When it ended, or None while active.
+        shell_config: For InteractiveCommands/NonInteractiveCommands, the document's resolved ``linux``
+            ``ShellConfig`` the agent reads (``commands``, ``runAsElevated``, ``separateOutputStream``,
+            ``stdOutSeparatorPrefix``, ``stdErrSeparatorPrefix``); None otherwise.
+        preferences: The session preferences that apply (``inputs``: ``idleSessionTimeout``,
+            ``maxSessionDuration``, ``kmsKeyId``, ``runAsEnabled``, ``shellProfile``, logging fields...).
     """
 
     session_id: str
@@ -93,8 +100,11 @@ class EmulatedSession:
     faults: Faults
     owner: str
     status: SessionStatus = SessionStatus.CONNECTED
+    cell: str = field(default_factory=lambda: _new_cell())
     start_date: datetime = field(default_factory=lambda: datetime.now(UTC))
     end_date: datetime | None = None
+    shell_config: dict[str, Any] | None = None
+    preferences: dict[str, Any] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -113,6 +123,7 @@ class SessionRegistry:
         self._sessions: dict[str, EmulatedSession] = {}
         self._tokens: dict[str, str] = {}
         self._listeners: list[TerminateListener] = []
+        self._create_listeners: list[TerminateListener] = []
 
     def create(
         self,
@@ -133,6 +144,8 @@ class SessionRegistry:
         agent_version: str = "3.3.987.0",
         faults: Faults | None = None,
         owner: str = "",
+        shell_config: Mapping[str, Any] | None = None,
+        preferences: Mapping[str, Any] | None = None,
     ) -> EmulatedSession:
         """Register a new session with a fresh id and token, and return it."""
         session = EmulatedSession(
@@ -153,10 +166,15 @@ class SessionRegistry:
             agent_version=agent_version,
             faults=faults or Faults(),
             owner=owner,
+            shell_config=dict(shell_config) if shell_config is not None else None,
+            preferences=dict(preferences or {}),
         )
         with self._lock:
             self._sessions[session.session_id] = session
             self._tokens[session.token] = session.session_id
+            listeners = list(self._create_listeners)
+        for listener in listeners:
+            listener(session)
         return session
 
     def get(self, session_id: str) -> EmulatedSession | None:
@@ -178,6 +196,7 @@ class SessionRegistry:
                 return None
             self._tokens.pop(session.token, None)
             session.token = secrets.token_urlsafe(48)
+            session.cell = _new_cell()
             self._tokens[session.token] = session_id
             return session.token
 
@@ -249,10 +268,20 @@ class SessionRegistry:
         with self._lock:
             self._listeners.append(callback)
 
+    def add_create_listener(self, callback: TerminateListener) -> None:
+        """Call ``callback(session)`` whenever :meth:`create` registers a session (StartSession)."""
+        with self._lock:
+            self._create_listeners.append(callback)
+
     def _end(self, session: EmulatedSession, status: SessionStatus = SessionStatus.TERMINATED) -> None:
         session.status = status
         session.end_date = datetime.now(UTC)
         self._tokens.pop(session.token, None)
+
+
+def _new_cell() -> str:
+    """A ``cell-number`` value: opaque and URL-safe, as AWS's are."""
+    return secrets.token_urlsafe(24)
 
 
 def _matches(session: EmulatedSession, filters: Mapping[str, str]) -> bool:

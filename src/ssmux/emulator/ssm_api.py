@@ -9,6 +9,8 @@ others read or change the registry, or read the fleet (:mod:`ssm_inventory` list
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +18,18 @@ from datetime import datetime
 from typing import Any
 
 from ssmux.emulator import ssm_inventory
-from ssmux.emulator.documents import DEFAULT_DOCUMENT, DOCUMENTS, document_values, shell_command
+from ssmux.emulator.documents import (
+    DEFAULT_DOCUMENT,
+    SessionDocument,
+    aws_document,
+    customer_document,
+    default_preferences,
+    find_document,
+    moto_error,
+    moto_errors,
+    resolve_session,
+    shell_command,
+)
 from ssmux.emulator.faults import Faults
 from ssmux.emulator.fleet import Fleet, Node
 from ssmux.emulator.scenario import ScenarioProfile
@@ -54,7 +67,7 @@ class SsmApi:
     Args:
         fleet: The seeded scenario.
         registry: Where sessions live (shared with the data channel).
-        stream_url: Gives the websocket URL of a session id.
+        stream_url: Gives the websocket URL of a session (its current cell; presigned or not).
     """
 
     OPERATIONS = frozenset(
@@ -66,10 +79,16 @@ class SsmApi:
             "GetConnectionStatus",
             "DescribeInstanceInformation",
             "DescribeInstanceProperties",
+            # Only AWS's Session documents and the default preferences are answered here; other names
+            # are read from moto's backend (see get_document).
+            "GetDocument",
+            "DescribeDocument",
         }
     )
 
-    def __init__(self, fleet: Fleet, registry: SessionRegistry, stream_url: Callable[[str], str]) -> None:
+    def __init__(
+        self, fleet: Fleet, registry: SessionRegistry, stream_url: Callable[[EmulatedSession], str]
+    ) -> None:
         self.fleet = fleet
         self.registry = registry
         self.stream_url = stream_url
@@ -80,49 +99,117 @@ class SsmApi:
         return handler(caller, body)
 
     def start_session(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-        """StartSession: a session to a connected node, typed by its document."""
+        """StartSession: a session to a connected node, typed and parameterised by its document.
+
+        The document is AWS's or the account's (see :mod:`documents`); its parameters are checked and
+        substituted before the target is, as the service does. What the agent runs comes from the resolved
+        ``properties``: InteractiveCommands ``sh -c <commands>`` in a pty (agent
+        ``agent/session/shell/shell_unix.go``, ``StartCommandExecutor``, outside container mode), and
+        NonInteractiveCommands get the ``linux`` ``ShellConfig`` (``agent/session/contracts/model.go``) that
+        the command agent splits and runs without a shell.
+        """
         target = _required(body, "Target")
         document_name = _string(body, "DocumentName") or DEFAULT_DOCUMENT
         reason = _string(body, "Reason")
-        document = DOCUMENTS.get(document_name)
-        if document is None:
-            raise ApiError("InvalidDocument", f"Document with name {document_name} does not exist.")
-        values = document_values(document, body.get("Parameters"))
+        kms_arn = self.fleet.kms_key_arn(caller.account_id, caller.region)
+        document = find_document(document_name, caller.account_id, caller.region, kms_arn)
+        preferences: dict[str, Any] = {}
+        if document.session_type is not SessionType.STANDARD_STREAM:
+            account = find_document(DEFAULT_DOCUMENT, caller.account_id, caller.region, kms_arn)
+            preferences = dict(account.content.get("inputs") or {})
+        resolved = resolve_session(document, body.get("Parameters"), preferences)
         node = self._connected_node(caller, target)
         command: list[str] = []
         env: dict[str, str] = {}
-        if document.session_type is SessionType.STANDARD_STREAM:
+        shell_config: dict[str, Any] | None = None
+        properties: dict[str, Any] | None = None
+        if resolved.session_type is SessionType.STANDARD_STREAM:
             command, env = shell_command(node), dict(node.spec.env)
-        elif document.session_type is not SessionType.PORT:
-            command = ["/bin/sh", "-c", values["command"]]  # the agent runs `sh -c <command>`, as AWS's does
-        properties = None
-        if document.session_type is SessionType.PORT:
-            properties = {name: values[name] for name in document.properties}
-            if document.port_type:
-                properties["type"] = document.port_type
-        encrypted = caller.profile.kms_key and document.session_type is not SessionType.PORT
+        elif resolved.session_type is SessionType.PORT:
+            properties = {key: str(value) for key, value in resolved.properties.items()}
+        else:
+            linux = resolved.properties.get("linux")
+            shell_config = dict(linux) if isinstance(linux, dict) else {}
+            if resolved.session_type is SessionType.INTERACTIVE_COMMANDS:
+                command = ["sh", "-c", str(shell_config.get("commands", ""))]
+        kms_key = str(resolved.preferences.get("kmsKeyId") or "")
+        encrypted = bool(kms_key) and resolved.session_type is not SessionType.PORT
         session = self.registry.create(
             user=caller.profile.user,
             target=target,
             account_id=caller.account_id,
             region=caller.region,
             profile=caller.profile.name,
-            document_name=document_name,
-            session_type=document.session_type,
+            document_name=document.name,
+            session_type=resolved.session_type,
             parameters=body.get("Parameters") or {},
             properties=properties,
             reason=reason,
-            kms_key_id=self.fleet.kms_key_arn(caller.account_id, caller.region) if encrypted else None,
+            kms_key_id=kms_key if encrypted else None,
             command=command,
             env=env,
             agent_version=node.spec.agent_version,
             faults=caller.faults,
             owner=caller.profile.owner_arn,
+            shell_config=shell_config,
+            preferences=resolved.preferences,
         )
         return self._stream(session)
 
+    def get_document(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """GetDocument: AWS's Session documents and the default preferences here, the rest from moto."""
+        name = _required(body, "Name")
+        document = self._served_document(caller, name)
+        if document is None:
+            return _moto_ssm(caller, "get_document", name=name, document_version=body.get("DocumentVersion"),
+                             version_name=body.get("VersionName"),
+                             document_format=body.get("DocumentFormat") or "JSON")  # fmt: skip
+        _check_version(document, body)
+        document_format = body.get("DocumentFormat") or "JSON"
+        if document_format == "JSON":
+            content = document.text()
+        elif document_format == "YAML":
+            import yaml
+
+            content = yaml.safe_dump(json.loads(document.text()), sort_keys=False)
+        else:
+            raise _validation(f"Value '{document_format}' at 'documentFormat' failed to satisfy constraint: "
+                              "Member must satisfy enum value set: [YAML, JSON, TEXT]")  # fmt: skip
+        return {
+            "Name": document.name,
+            "DocumentVersion": document.version,
+            "Status": "Active",
+            "Content": content,
+            "DocumentType": "Session",
+            "DocumentFormat": document_format,
+        }
+
+    def describe_document(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """DescribeDocument: the same split as GetDocument."""
+        name = _required(body, "Name")
+        document = self._served_document(caller, name)
+        if document is None:
+            return {"Document": _moto_ssm(caller, "describe_document", name=name,
+                                          document_version=body.get("DocumentVersion"),
+                                          version_name=body.get("VersionName"))}  # fmt: skip
+        _check_version(document, body)
+        return {"Document": _describe(document)}
+
+    def _served_document(self, caller: Caller, name: str) -> SessionDocument | None:
+        """AWS's document, or the default preferences when the account has saved none; None: moto's."""
+        if name == DEFAULT_DOCUMENT:
+            if customer_document(caller.account_id, caller.region, name) is not None:
+                return None
+            kms_arn = self.fleet.kms_key_arn(caller.account_id, caller.region)
+            return default_preferences(caller.account_id, kms_arn)
+        return aws_document(name)
+
     def resume_session(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-        """ResumeSession: a new token for an active session; no token once it has ended."""
+        """ResumeSession: a new token and a new StreamUrl for an active session; no token once it has ended.
+
+        AWS may answer with a StreamUrl of another cell (session-manager-plugin ``sessionhandler.go``
+        adopts it since 1.2.835.0); the emulator always does, and refuses the old URL from then on.
+        """
         session = self._own_session(caller, _required(body, "SessionId"))
         token = self.registry.resume(session.session_id)
         if token is None:
@@ -130,7 +217,7 @@ class SsmApi:
         return {
             "SessionId": session.session_id,
             "TokenValue": token,
-            "StreamUrl": self.stream_url(session.session_id),
+            "StreamUrl": self.stream_url(session),
         }
 
     def terminate_session(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +287,67 @@ class SsmApi:
         return {
             "SessionId": session.session_id,
             "TokenValue": session.token,
-            "StreamUrl": self.stream_url(session.session_id),
+            "StreamUrl": self.stream_url(session),
         }
+
+
+def _moto_ssm(caller: Caller, method: str, **kwargs: Any) -> dict[str, Any]:
+    """Call moto's SSM backend of the caller's account and region; its errors become :class:`ApiError`."""
+    from moto.ssm.models import ssm_backends
+
+    try:
+        result: dict[str, Any] = getattr(ssm_backends[caller.account_id][caller.region], method)(**kwargs)
+    except moto_errors() as error:
+        raise ApiError(*moto_error(error)) from None
+    return result
+
+
+def _check_version(document: SessionDocument, body: dict[str, Any]) -> None:
+    version = body.get("DocumentVersion")
+    if version not in (None, "", "$DEFAULT", "$LATEST", document.version):
+        raise ApiError("InvalidDocumentVersion", f"Document version {version} is not valid.")
+    if body.get("VersionName"):
+        raise ApiError("InvalidDocument", f"Document {document.name} has no version {body['VersionName']}.")
+
+
+def _describe(document: SessionDocument) -> dict[str, Any]:
+    """DescribeDocument's ``Document`` for a document served here (AWS's shape)."""
+    text = document.text()
+    data: dict[str, Any] = {
+        "Hash": hashlib.sha256(text.encode()).hexdigest(),
+        "HashType": "Sha256",
+        "Name": document.name,
+        "Owner": document.owner,
+        "Status": "Active",
+        "DocumentVersion": document.version,
+        "Parameters": [
+            {
+                "Name": name,
+                "Type": str(spec.get("type", "String")),
+                "Description": str(spec.get("description", "")),
+                **({"DefaultValue": _default_text(spec["default"])} if "default" in spec else {}),
+            }
+            for name, spec in document.parameters.items()
+        ],
+        "PlatformTypes": ["Windows", "Linux", "MacOS"],
+        "DocumentType": "Session",
+        "SchemaVersion": str(document.content.get("schemaVersion", "1.0")),
+        "LatestVersion": document.version,
+        "DefaultVersion": document.version,
+        "DocumentFormat": "JSON",
+        "Tags": [],
+    }
+    if document.content.get("description"):
+        data["Description"] = str(document.content["description"])
+    if document.created is not None:
+        data["CreatedDate"] = document.created
+    return data
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
 def _page(

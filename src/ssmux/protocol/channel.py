@@ -11,9 +11,11 @@ Theory of operation (``docs/ssm-protocol.md`` §5; the client and the agent beha
 * **In-order delivery** (§5.2). With ``E`` the next expected number and ``s`` the received one:
   ``s == E`` is handed to the session only if its handler is *ready*; otherwise it is dropped without an
   ack so the peer sends it again. Once handed over it is acked, ``E`` advances and buffered successors
-  are delivered. ``s > E`` is acked at once and kept in a reorder buffer (bounded; dropped silently when
-  full). ``s < E`` is a duplicate: it is **acked again** (the agent's rule, and the spec's advice for a
-  native client, since a lost ack would otherwise make the peer resend forever) and not delivered.
+  are delivered. ``s > E`` is acked at once and kept in a reorder buffer, bounded in messages and in
+  payload bytes; one that does not fit is dropped without an ack, so a peer that really sent it sends it
+  again, and a peer that skips far ahead cannot grow our memory past the byte bound. ``s < E`` is a
+  duplicate: it is **acked again** (the agent's rule, and the spec's advice for a native client, since a
+  lost ack would otherwise make the peer resend forever) and not delivered.
 * **Outgoing buffer and retransmission** (§5.3, §5.4). Each stream message is kept, serialized, until
   acked. Every ack updates an RFC 6298-style estimate (SRTT 100 ms, RTTVAR 0, RTO 200 ms at start;
   RTO = SRTT + max(10 ms, 4·RTTVAR), at most 1 s). On each :meth:`Channel.tick` (the transport calls it
@@ -57,6 +59,7 @@ __all__ = [
     "INITIAL_RTO",
     "MAX_PAYLOAD_SIZE",
     "MAX_RTO",
+    "REORDER_MAX_BYTES",
     "RESEND_INTERVAL",
     "Channel",
     "ChannelClosed",
@@ -75,6 +78,8 @@ INITIAL_SRTT = 0.1
 INITIAL_RTO = 0.2
 CLOCK_GRANULARITY = 0.01
 MAX_RTO = 1.0
+#: Payload bytes kept out of order at most: 4096 full 1 KiB messages, far more than any real reordering.
+REORDER_MAX_BYTES = 4 << 20
 
 
 def epoch_ms() -> int:
@@ -114,6 +119,7 @@ class Channel:
         check_digest: bool = True,
         syn_on_first: bool = False,
         reorder_capacity: int = 10_000,
+        reorder_max_bytes: int = REORDER_MAX_BYTES,
         outgoing_capacity: int = 10_000,
         drop_oldest_when_full: bool = True,
         max_resends: int | None = 3000,
@@ -131,6 +137,8 @@ class Channel:
             check_digest: verify payload digests (the plugin does; the agent does not).
             syn_on_first: set the SYN flag on our message 0 (the agent does).
             reorder_capacity: most out-of-order messages kept (plugin 10 000, agent 100 000).
+            reorder_max_bytes: most payload bytes kept out of order (a real peer's messages carry at
+                most 1 KiB each, so the message bound alone would let 1 MiB frames take gigabytes).
             outgoing_capacity: most unacked messages kept (plugin 10 000, agent 100 000).
             drop_oldest_when_full: when the outgoing buffer is full, drop its oldest (plugin) instead of
                 not keeping the new message (agent).
@@ -145,6 +153,8 @@ class Channel:
         self._check_digest = check_digest
         self._syn_on_first = syn_on_first
         self._reorder_capacity = reorder_capacity
+        self._reorder_max_bytes = reorder_max_bytes
+        self._reorder_bytes = 0
         self._outgoing_capacity = outgoing_capacity
         self._drop_oldest = drop_oldest_when_full
         self._max_resends = max_resends
@@ -189,6 +199,11 @@ class Channel:
     def reorder_count(self) -> int:
         """Number of out-of-order messages waiting for a gap to fill."""
         return len(self._reorder)
+
+    @property
+    def reorder_bytes(self) -> int:
+        """Payload bytes of the out-of-order messages waiting for a gap to fill."""
+        return self._reorder_bytes
 
     @property
     def paused(self) -> bool:
@@ -367,8 +382,14 @@ class Channel:
             self._hand_over(message)
             self._drain()
         elif sequence > self._expected:
-            if sequence in self._reorder or len(self._reorder) < self._reorder_capacity:
-                self._reorder.setdefault(sequence, message)
+            if sequence in self._reorder:
+                self._ack(message)
+            elif (
+                len(self._reorder) < self._reorder_capacity
+                and self._reorder_bytes + len(message.payload) <= self._reorder_max_bytes
+            ):
+                self._reorder[sequence] = message
+                self._reorder_bytes += len(message.payload)
                 self._ack(message)
         else:
             self._ack(message)
@@ -379,6 +400,7 @@ class Channel:
             if not self._ready(message):
                 return
             del self._reorder[self._expected]
+            self._reorder_bytes -= len(message.payload)
             self._expected += 1
             self._hand_over(message)
 

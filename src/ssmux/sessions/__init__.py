@@ -9,4 +9,5 @@ where they are used, so the CLI starts fast.
 #: (docs/ssm-protocol.md §2, §8, §11): >= 1.1.70 the agent speaks smux for port forwarding (we do too);
 #: > 1.2.295 NonInteractiveCommands keep stdout and stderr apart with no upgrade notice; > 1.2.331.0 the
 #: agent turns smux keepalive off; > 1.2.497.0 the aws CLI passes the token in an environment variable.
-PLUGIN_VERSION = "1.2.707.0"
+#: The client behaves like plugin 1.2.835.0: signed dial (1.2.764.0), the new StreamUrl adopted on resume.
+PLUGIN_VERSION = "1.2.835.0"

@@ -28,6 +28,17 @@ class StartedSession:
     stream_url: str
 
 
+@dataclass(frozen=True)
+class Resumed:
+    """What ``ResumeSession`` returned for a live session: a new token, and the StreamUrl to dial now.
+
+    ``stream_url`` is ``None`` when the service kept the old one.
+    """
+
+    token: str
+    stream_url: str | None
+
+
 class SessionApi:
     """SSM and KMS calls of one session, with one profile and region.
 
@@ -91,14 +102,43 @@ class SessionApi:
             raise self._translate(error, "ssm:StartSession", target) from error
         return StartedSession(response["SessionId"], response["TokenValue"], response["StreamUrl"])
 
-    def resume_session(self, session_id: str) -> str | None:
-        """``ssm:ResumeSession``: a fresh token, or ``None`` when the session has timed out or ended."""
+    def resume_session(self, session_id: str) -> Resumed | None:
+        """``ssm:ResumeSession``: a fresh token and maybe a new StreamUrl; ``None`` once the session has
+        timed out or ended."""
         try:
             response = self.ssm.resume_session(SessionId=session_id)
         except Exception as error:
             raise self._translate(error, "ssm:ResumeSession", "") from error
         token = response.get("TokenValue")
-        return str(token) if token else None
+        if not token:
+            return None
+        return Resumed(str(token), str(response["StreamUrl"]) if response.get("StreamUrl") else None)
+
+    def upgrade_headers(self, stream_url: str) -> dict[str, str]:
+        """The SigV4 headers of the websocket upgrade to ``stream_url`` (none when it is presigned).
+
+        The credentials are looked up at each call, as the plugin does before every dial and resume, so a
+        refreshed SSO or assume-role credential signs the next dial.
+
+        Raises:
+            AwsError: there are no credentials to sign with.
+        """
+        from ssmux.core import aws
+        from ssmux.sessions.signing import is_presigned, upgrade_headers
+
+        if is_presigned(stream_url):
+            return {}
+        try:
+            credentials = aws.botocore_session(self.aws_profile).get_credentials()
+        except Exception as error:
+            raise aws.translate(error, aws_profile=self.aws_profile, region=self.region) from error
+        if credentials is None:
+            raise AwsError(
+                f"no AWS credentials for {_where(self.aws_profile, self.region)} to sign the data channel "
+                "dial: configure the profile or sign in (aws sso login)",
+                "NoCredentials",
+            )
+        return upgrade_headers(stream_url, credentials, self.region_name)
 
     def terminate_session(self, session_id: str, *, quiet: bool = False) -> None:
         """``ssm:TerminateSession``; with ``quiet`` a failure is ignored (cleanup after another error)."""

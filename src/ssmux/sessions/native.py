@@ -3,9 +3,10 @@
 This is the only module with asyncio and websockets for the data channel. It does the I/O the sans-I/O
 client cannot do, and nothing else:
 
-* **Open** (docs/ssm-protocol.md §3): dial ``StreamUrl`` as given (no extra headers, no compression; an
-  HTTP(S) proxy from the environment is used, as the plugin does), send the token message as the first
-  TEXT frame, then binary frames only. A first open that fails is retried with the same token.
+* **Open** (docs/ssm-protocol.md §3 and correction 1): dial ``StreamUrl`` with a SigV4-signed upgrade
+  (:mod:`ssmux.sessions.signing`; a presigned URL is dialled as given), no compression, an HTTP(S) proxy
+  from the environment as the plugin does; send the token message as the first TEXT frame, then binary
+  frames only. A first open that fails is retried with the same token; a refused upgrade (HTTP 4xx) is not.
 * **Pump**: every binary frame goes to ``ClientSession.receive``; after each, whatever the session has to
   send is written out, and its events go to the frontend's handler, in order. A malformed frame is dropped
   (the agent resends what mattered); a failed handshake or decryption ends the session with an error.
@@ -14,9 +15,16 @@ client cannot do, and nothing else:
 * **KMS** (§9): ``KmsKeyRequested`` becomes ``kms:GenerateDataKey`` (64 bytes, the session's encryption
   context) through the same profile and region, in a worker thread; its failure is reported to the agent
   and to the user.
-* **Resume** (§3.1): when the websocket drops, ``ResumeSession`` gives a new token and the same
-  ``StreamUrl`` is dialled again; the ClientSession keeps sequence numbers and buffers, and resends what
-  was not acked, so output is neither lost nor repeated. No token means the session timed out.
+* **Resume** (§3.1, correction 2): when the websocket drops, ``ResumeSession`` gives a new token and
+  maybe a new ``StreamUrl`` (another cell), which replaces the old one; the dial is signed afresh with
+  current credentials. The ClientSession keeps sequence numbers and buffers, and resends what was not
+  acked, so output is neither lost nor repeated. No token means the session timed out. A session opened
+  with a presigned URL is not resumed (the plugin does not either).
+* **Bounded retries**: reconnects back off exponentially (0.1 s doubling to 5 s) for as long as no data
+  gets through, and give up with one line after :data:`RECONNECT_DEADLINE`, so a link that drops at
+  once is not redialled hundreds of times a second. A silent socket is noticed by websocket pings
+  (:data:`PING_INTERVAL`, :data:`PING_TIMEOUT`), a channel paused longer than :data:`PAUSE_TIMEOUT` is
+  redialled; both then end the same way if nothing comes back.
 * **Pause/start publication** (§5.5): honoured by the ClientSession (it stops sending new stream data);
   :attr:`NativeSession.paused` lets frontends stop reading local input meanwhile.
 * **End**: ``channel_closed`` ends the session; :meth:`NativeSession.terminate` calls ``TerminateSession``
@@ -47,12 +55,21 @@ from ssmux.sessions.backends import SessionRequest
 OPEN_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 2.0
 TICK_INTERVAL = 0.1
-#: Websocket pings keep idle proxies and NATs from dropping the connection (user pains 3).
+#: Websocket pings keep idle proxies and NATs from dropping the connection (user pains 3); a pong shows the
+#: link works, and a socket whose peer stops answering them is dropped, then resumed.
 PING_INTERVAL = 30.0
-PING_TIMEOUT = 60.0
+PING_TIMEOUT = 30.0
 MAX_FRAME = 1 << 20
+#: Attempts at the first dial of a session (the plugin's DataChannelNumMaxRetries is 5 retries).
 RECONNECT_ATTEMPTS = 6
+RECONNECT_FIRST_DELAY = 0.1
 RECONNECT_MAX_DELAY = 5.0
+#: Seconds a lost connection is retried while no data gets through before the session is given up.
+RECONNECT_DEADLINE = 60.0
+#: Seconds the service may keep publication paused (the instance's agent away) before the socket is
+#: redialled; a second such pause with no data in between ends the session.
+PAUSE_TIMEOUT = 120.0
+PAUSE_STRIKES = 2
 #: Frames read before the reader writes the acks itself instead of leaving them to the writer task.
 ACK_BATCH = 32
 
@@ -127,6 +144,13 @@ class NativeSession:
         self._ended: asyncio.Future[SessionEnd] = self._loop.create_future()
         self._tasks: list[asyncio.Task[Any]] = []
         self.reconnects = 0
+        #: The StreamUrl to dial: StartSession's, replaced by the one a ResumeSession returns.
+        self.stream_url = started.stream_url
+        self._backoff = Backoff(RECONNECT_FIRST_DELAY, RECONNECT_MAX_DELAY, RECONNECT_DEADLINE)
+        self._progress = 0  # grows whenever the agent's data or acks get through (see _made_progress)
+        self._paused_since: float | None = None
+        self._pause_strikes = 0
+        self._hanging_up = False  # the TerminateSession flag went out: a dropped socket ends the session
 
     # ------------------------------------------------------------------------------- lifecycle
 
@@ -173,11 +197,19 @@ class NativeSession:
             SessionError: no connection after the retries (the session is terminated on the service).
         """
         error: BaseException | None = None
-        delay = 0.1 + random.random() * 0.1  # noqa: S311 (jitter, not crypto)
+        delay = RECONNECT_FIRST_DELAY * (1 + random.random())  # noqa: S311 (jitter, not crypto)
         for attempt in range(RECONNECT_ATTEMPTS):
             try:
                 await self._connect(None)
                 break
+            except Refused as refused:
+                await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
+                raise SessionError(
+                    f"cannot open the data channel of session {self.session_id}: {refused}"
+                ) from None
+            except SsmuxError:
+                await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
+                raise
             except (OSError, TimeoutError, _websocket_errors()) as failure:
                 error = failure
             if attempt + 1 < RECONNECT_ATTEMPTS:
@@ -193,6 +225,7 @@ class NativeSession:
         self._spawn(self._reader(), "reader")
         self._spawn(self._writer(), "writer")
         self._spawn(self._ticker(), "ticker")
+        self._spawn(self._keepalive(), "keepalive")
 
     async def wait_closed(self) -> SessionEnd:
         """Wait until the session ends; how it ended."""
@@ -245,8 +278,16 @@ class NativeSession:
             self._wake.set()
 
     def send_flag(self, flag: Any) -> None:
-        """Send a port-session Flag (DisconnectToPort, TerminateSession)."""
+        """Send a port-session Flag (DisconnectToPort, TerminateSession).
+
+        After TerminateSession the agent acks the flag and drops its socket without channel_closed (agent
+        ``port.go``): that drop is the end of the session, not a network failure to resume from.
+        """
+        from ssmux.protocol.messages import PortFlag
+
         if not self.closed:
+            if flag == PortFlag.TERMINATE_SESSION:
+                self._hanging_up = True
             self.client.send_flag(flag, self._loop.time())
             self._wake.set()
 
@@ -260,18 +301,37 @@ class NativeSession:
     # ---------------------------------------------------------------------------------- pumping
 
     async def _connect(self, token: str | None) -> None:
-        from websockets.asyncio.client import connect
+        """Dial :attr:`stream_url` with a freshly signed upgrade, and send the token message.
 
-        ws = await connect(
-            self.started.stream_url,
-            compression=None,
-            open_timeout=OPEN_TIMEOUT,
-            close_timeout=CLOSE_TIMEOUT,
-            ping_interval=PING_INTERVAL,
-            ping_timeout=PING_TIMEOUT,
-            max_size=MAX_FRAME,
-            user_agent_header=f"ssmux/{PLUGIN_VERSION}",
-        )
+        Raises:
+            Refused: the service answered the upgrade with an HTTP error (not worth retrying as is).
+            AwsError: no credentials to sign with.
+        """
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidStatus
+
+        url = self.stream_url
+        headers = await asyncio.to_thread(self.api.upgrade_headers, url)
+        try:
+            ws = await connect(
+                url,
+                additional_headers=headers,
+                compression=None,
+                open_timeout=OPEN_TIMEOUT,
+                close_timeout=CLOSE_TIMEOUT,
+                ping_interval=None,  # our own keepalive task pings: a pong counts as a working link
+                max_size=MAX_FRAME,
+                user_agent_header=f"ssmux/{PLUGIN_VERSION}",
+            )
+        except InvalidStatus as error:
+            response = error.response
+            if response.status_code >= 500:
+                raise  # the service's trouble: worth another try
+            reason = " ".join(bytes(response.body or b"").decode("utf-8", "replace").split())[:300]
+            raise Refused(
+                f"the service refused the connection (HTTP {response.status_code}"
+                f"{': ' + reason if reason else ''}); check the AWS credentials and region of the session"
+            ) from None
         try:
             await ws.send(self.client.open_message(token))
         except BaseException:
@@ -301,6 +361,7 @@ class NativeSession:
                     except ProtocolError:
                         pass  # one bad payload; the session goes on
                     self._dispatch()
+                    self._made_progress()
                     # Acks are written by the writer task once the reader runs out of buffered frames, so
                     # a burst of frames is answered with one socket write; past ACK_BATCH frames they go
                     # out from here, so the peer's window never waits on a long burst.
@@ -318,26 +379,43 @@ class NativeSession:
                 pass
             if self.closed:
                 return
+            if self._hanging_up:
+                self._finish(SessionEnd("terminated"))
+                return
             await self._resume()
 
     async def _resume(self) -> None:
-        """The websocket dropped: get a new token with ResumeSession and dial again (§3.1)."""
+        """The websocket dropped: ResumeSession, then dial the URL it gives (§3.1), with bounded backoff."""
+        from ssmux.sessions.signing import is_presigned
+
         old, self._ws = self._ws, None
         if old is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(old.close(), CLOSE_TIMEOUT)
+        if is_presigned(self.stream_url):
+            self._fail(
+                f"connection to session {self.session_id} lost: a session opened with a presigned stream URL "
+                "cannot be resumed; start a new session"
+            )
+            return
         error: BaseException | None = None
-        delay = 0.1 + random.random() * 0.1  # noqa: S311
-        for attempt in range(RECONNECT_ATTEMPTS):
+        while not self.closed:
+            delay = self._backoff.next_delay(self._loop.time())
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
             if self.closed:
                 return
             try:
-                token = await asyncio.to_thread(self.api.resume_session, self.session_id)
-                if token is None:
+                resumed = await asyncio.to_thread(self.api.resume_session, self.session_id)
+                if resumed is None:
                     self._finish(SessionEnd("timed_out", f"Session: {self.session_id} timed out."))
                     return
-                await self._connect(token)
+                if resumed.stream_url:
+                    self.stream_url = resumed.stream_url
+                await self._connect(resumed.token)
                 self.reconnects += 1
+                self._paused_since = None
                 self.client.reconnected(self._loop.time())
                 self._wake.set()
                 return
@@ -345,15 +423,62 @@ class NativeSession:
                 error = failure
                 if failure.code in ("AccessDeniedException", "DoesNotExistException", "ProfileNotFound"):
                     break
+            except Refused as failure:
+                error = failure
             except (OSError, TimeoutError, _websocket_errors()) as failure:
                 error = failure
-            if attempt + 1 < RECONNECT_ATTEMPTS:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+        if self.closed:
+            return
+        await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
         self._fail(
-            f"connection to session {self.session_id} lost and not resumed ({_describe(error)}): check your "
-            "network; the service ends the session at its idle timeout"
+            f"connection to session {self.session_id} lost and not resumed within "
+            f"{RECONNECT_DEADLINE:.0f} s ({_describe(error)}): check your network; the session was ended"
         )
+
+    def _made_progress(self) -> None:
+        """Note data or acks from the agent: the link works, so the next drop starts a fresh backoff."""
+        channel = self.client.channel
+        progress = channel.expected_sequence_number + channel.next_sequence_number - channel.unacked_count
+        if progress != self._progress:
+            self._progress = progress
+            self._pause_strikes = 0
+            self._backoff.reset()
+
+    async def _keepalive(self) -> None:
+        """Ping every :data:`PING_INTERVAL`; a pong resets the backoff, no pong in time drops the socket."""
+        while not self.closed:
+            await asyncio.sleep(PING_INTERVAL)
+            ws = self._ws
+            if ws is None:
+                continue
+            try:
+                pong = await ws.ping(b"keepalive")  # the plugin's ping payload
+                async with asyncio.timeout(PING_TIMEOUT):
+                    await pong
+            except TimeoutError:
+                if self._ws is ws:
+                    ws.transport.abort()  # silent peer: the reader sees the socket end and resumes
+                continue
+            except Exception:  # noqa: S112 - a closed socket: the reader resumes
+                continue
+            self._backoff.reset()
+
+    def _watch_pause(self, now: float) -> None:
+        """A channel paused for :data:`PAUSE_TIMEOUT` is dropped here, so that it is resumed (or ended)."""
+        if not self.client.channel.paused or self._ws is None:
+            self._paused_since = None
+            return
+        if self._paused_since is None:
+            self._paused_since = now
+        elif now - self._paused_since >= PAUSE_TIMEOUT:
+            self._paused_since = None
+            self._pause_strikes += 1
+            if self._pause_strikes >= PAUSE_STRIKES:
+                waited = PAUSE_TIMEOUT * PAUSE_STRIKES
+                why = f"the instance did not answer for {waited:.0f} s (publication paused)"
+                self._spawn(self._give_up(why), "give-up")
+                return
+            self._ws.transport.abort()  # the reader sees the socket end and resumes
 
     async def _writer(self) -> None:
         while not self.closed:
@@ -378,8 +503,10 @@ class NativeSession:
     async def _ticker(self) -> None:
         while not self.closed:
             await asyncio.sleep(TICK_INTERVAL)
-            self.client.tick(self._loop.time())
+            now = self._loop.time()
+            self.client.tick(now)
             self._dispatch()
+            self._watch_pause(now)
             self._wake.set()
 
     def _dispatch(self) -> None:
@@ -427,11 +554,9 @@ class NativeSession:
         self._dispatch()
         self._wake.set()
 
-    async def _give_up(self) -> None:
+    async def _give_up(self, why: str = "the other side stopped acknowledging data") -> None:
         await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
-        self._fail(
-            f"session {self.session_id} ended: the other side stopped acknowledging data; it was terminated"
-        )
+        self._fail(f"session {self.session_id} ended: {why}; it was terminated")
 
     def _spawn(self, coroutine: Any, name: str) -> None:
         task = self._loop.create_task(coroutine, name=f"ssm-{name}")
@@ -451,6 +576,45 @@ class NativeSession:
         if not self._ended.done():
             self._ended.set_result(end)
         self._wake.set()
+
+
+class Refused(Exception):
+    """The service answered the websocket upgrade with an HTTP error; the message says what to check."""
+
+
+class Backoff:
+    """Delays between reconnects: exponential with jitter, reset by progress, bounded by a deadline.
+
+    Args:
+        first: the first delay (seconds; up to twice that with jitter).
+        cap: the longest delay.
+        deadline: seconds after the first failure since the last reset after which no more tries are made.
+    """
+
+    def __init__(self, first: float, cap: float, deadline: float) -> None:
+        self.first = first
+        self.cap = cap
+        self.deadline = deadline
+        self.tries = 0
+        self._delay = first
+        self._since: float | None = None
+
+    def next_delay(self, now: float) -> float | None:
+        """How long to wait before the next try, or None when the deadline has passed."""
+        self.tries += 1
+        if self._since is None:
+            self._since = now
+            return 0.0  # the first try at once, as the plugin's retryer does
+        if now - self._since >= self.deadline:
+            return None
+        delay = min(self._delay, self.cap)
+        self._delay = min(self._delay * 2, self.cap)
+        return delay * (1 + random.random() * 0.5)  # noqa: S311 (jitter, not crypto)
+
+    def reset(self) -> None:
+        """The link works again: the next failure starts from the first delay and a new deadline."""
+        self._delay = self.first
+        self._since = None
 
 
 def _preload() -> None:

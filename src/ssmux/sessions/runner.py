@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from ssmux.errors import ExitStatus
+from ssmux.errors import AwsError, ExitStatus
 from ssmux.sessions.backends import Backend, SessionRequest, choose
 from ssmux.sessions.terminal import LocalTerminal
 
@@ -51,11 +52,17 @@ def build_request(
     remote_port: int | None = None,
     remote_host: str | None = None,
 ) -> SessionRequest:
-    """The StartSession request of a command: its document and parameters."""
+    """The StartSession request of a command: its document and parameters.
+
+    ``exec`` runs ``command`` (a shell command line) with ``document`` (AWS-StartNonInteractiveCommand by
+    default) as ``sh -c <command>``, with ``separateOutputStream`` (:mod:`ssmux.sessions.remote_exec`).
+    """
     params: dict[str, list[str]] = {key: list(values) for key, values in (parameters or {}).items()}
     if kind is Kind.EXEC:
-        document = NON_INTERACTIVE_DOCUMENT
-        params = {"command": [command or ""]}
+        from ssmux.sessions.remote_exec import exec_parameters
+
+        document = document or NON_INTERACTIVE_DOCUMENT
+        params = exec_parameters(command or "")
     elif kind is Kind.FORWARD:
         document = REMOTE_PORT_DOCUMENT if remote_host else PORT_DOCUMENT
         params = {"portNumber": [str(remote_port)], "localPortNumber": [str(local_port or 0)]}
@@ -94,16 +101,18 @@ def open_session(
     )
     if resolved.problem:
         sys.stderr.write(f"ssmux: warning: {resolved.problem}; trying anyway\n")
-    request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region, reason=reason,
-                            **request_options)  # fmt: skip
     requested = backend
     if requested is None and kind is Kind.EXEC and settings.backend == Backend.AUTO:
         requested = Backend.NATIVE  # only the native client keeps stderr apart and knows the exit code
     choice = choose(requested, settings)
+    request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region, reason=reason,
+                            **request_options)  # fmt: skip
+    command = request_options.get("command") if kind is Kind.EXEC else None
     if choice.backend is Backend.NATIVE:
         return run_native(
-            request, kind, terminal=terminal, bind=bind, local_port=request_options.get("local_port")
-        )
+            request, kind, terminal=terminal, bind=bind, local_port=request_options.get("local_port"),
+            command=command,
+        )  # fmt: skip
 
     from ssmux.sessions.api import SessionApi
 
@@ -112,7 +121,16 @@ def open_session(
         from ssmux.sessions.plugin import run_plugin
 
         assert choice.executable is not None
-        status = run_plugin(choice.executable, request, api)
+        try:
+            status = run_plugin(choice.executable, request, api)
+        except AwsError as error:
+            # StartSession refused separateOutputStream (nothing was launched): once more without it. The
+            # plugin prints what comes, so no marker can be removed: the exit status is lost.
+            retry = merged_exec_request(request, error, command) if command is not None else None
+            if retry is None:
+                raise
+            _note_merged(retry)
+            status = run_plugin(choice.executable, retry, api)
         record_recent(request.target, request.aws_profile, api.region_name)
         return status
     from ssmux.sessions.awscli import run_awscli
@@ -129,8 +147,13 @@ def run_native(
     terminal: LocalTerminal | None = None,
     bind: str = "127.0.0.1",
     local_port: int | None = None,
+    command: str | None = None,
 ) -> int:
-    """Start ``request`` with the native client and run it to its end here; the exit status."""
+    """Start ``request`` with the native client and run it to its end here; the exit status.
+
+    ``command``: the command line of an ``exec`` request, to ask again for merged output with an exit-status
+    marker when the document refuses ``separateOutputStream`` (:mod:`ssmux.sessions.remote_exec`).
+    """
     from ssmux.sessions.native import NativeSession
     from ssmux.sessions.resolve_target import record_recent
 
@@ -138,7 +161,20 @@ def run_native(
     router = Router(kind, terminal, bind=bind, local_port=local_port)
 
     async def main() -> int:
-        session = await NativeSession.start(request, on_started=router.attach)
+        try:
+            session = await NativeSession.start(request, on_started=router.attach)
+        except AwsError as error:
+            if kind is not Kind.EXEC or command is None:
+                raise
+            from ssmux.sessions.remote_exec import new_token
+
+            token = new_token()
+            retry = merged_exec_request(request, error, command, token)
+            if retry is None:
+                raise
+            _note_merged(retry)
+            router.exit_token = token
+            session = await NativeSession.start(retry, on_started=router.attach)
         # The recent lists are written while the shell starts, not before the websocket is dialled: the
         # settings file's lock, parse and write would otherwise delay the first prompt.
         loop = asyncio.get_running_loop()
@@ -151,6 +187,33 @@ def run_native(
             await recording
 
     return _run(main)
+
+
+def merged_exec_request(
+    request: SessionRequest, error: AwsError, command: str, token: str | None = None
+) -> SessionRequest | None:
+    """The ``exec`` request again without ``separateOutputStream``, when StartSession refused the parameter.
+
+    A document without that parameter (older versions of AWS-StartNonInteractiveCommand, or the account's
+    own) answers InvalidParameters; None for any other error, or a request that did not ask for it. With
+    ``token`` the command prints the exit-status marker (stdout and stderr now come merged, without
+    ``EXIT_CODE``).
+    """
+    from ssmux.sessions.remote_exec import SEPARATE_OUTPUT, exec_parameters
+
+    if error.code != "InvalidParameters" or SEPARATE_OUTPUT not in request.parameters:
+        return None
+    parameters = exec_parameters(command, separate=False, token=token)
+    return dataclasses.replace(request, parameters=parameters)
+
+
+def _note_merged(request: SessionRequest) -> None:
+    document = request.document_name or NON_INTERACTIVE_DOCUMENT
+    sys.stderr.write(
+        f"ssmux: note: {document} does not take separateOutputStream: the remote stderr comes merged into "
+        "stdout\n"
+    )
+    sys.stderr.flush()
 
 
 def run_plugin_call(args: list[str]) -> int:
@@ -193,6 +256,7 @@ class Router:
         bind: local address for port forwarding.
         local_port: local port for port forwarding (``None``: the session's ``localPortNumber``).
         plugin_mode: run as the drop-in plugin (exit status 0 at a normal end, as the plugin).
+        exit_token: for ``exec``, the token of the exit-status marker to remove from stdout.
     """
 
     def __init__(
@@ -203,8 +267,10 @@ class Router:
         bind: str = "127.0.0.1",
         local_port: int | None = None,
         plugin_mode: bool = False,
+        exit_token: str | None = None,
     ) -> None:
         self.kind = kind
+        self.exit_token = exit_token
         self.terminal = terminal
         self.bind = bind
         self.local_port = local_port
@@ -242,7 +308,10 @@ class Router:
         if session_type == "NonInteractiveCommands" and (
             self.kind is Kind.EXEC or not self.terminal.interactive
         ):
-            return CommandFrontend(self.session)
+            from ssmux.sessions.remote_exec import ExitMarker
+
+            marker = ExitMarker(self.exit_token) if self.exit_token else None
+            return CommandFrontend(self.session, marker)
         return ShellFrontend(self.session, self.terminal)
 
     async def run(self, session: Any) -> int:
@@ -278,9 +347,13 @@ class Router:
         if self.signalled:
             return int(ExitStatus.INTERRUPTED)
         code = getattr(self.frontend, "exit_code", None)
-        if self.plugin_mode or code is None:
+        if self.plugin_mode:
             return 0
-        return int(code)
+        if code is None and self.kind is Kind.EXEC:
+            # Neither EXIT_CODE nor the marker came (the command was killed, or never ran): say so.
+            sys.stderr.write("ssmux: warning: the remote command's exit status was not reported\n")
+            return int(ExitStatus.ERROR)
+        return 0 if code is None else int(code)
 
     def _on_exit_signal(self) -> None:
         self.signalled = True

@@ -23,6 +23,7 @@ import os
 import sys
 from typing import Any
 
+from ssmux.sessions.remote_exec import ExitMarker
 from ssmux.sessions.terminal import ESCAPE_HELP, EscapeCommand, EscapeScanner, LocalTerminal
 
 #: The size the plugin sends when the terminal size cannot be read (§7.1).
@@ -148,26 +149,40 @@ class ShellFrontend:
 
 
 class CommandFrontend:
-    """``ssmux exec``: stdout and stderr apart, the exit code kept, Ctrl-C passed to the remote command."""
+    """``ssmux exec``: stdout and stderr apart, the exit code kept, Ctrl-C passed to the remote command.
 
-    def __init__(self, session: Any) -> None:
+    Args:
+        session: the native session.
+        marker: removes ssmux's exit-status marker from the end of stdout and reads the status from it
+            (:mod:`ssmux.sessions.remote_exec`); None for a session that has none.
+    """
+
+    def __init__(self, session: Any, marker: ExitMarker | None = None) -> None:
         self.session = session
+        self.marker = marker
         self.exit_code: int | None = None
         self.interrupts = 0
         self._loop = asyncio.get_running_loop()
+        self._closed = False
 
     def start(self) -> None:
         """Nothing to set up: non-interactive commands read no input."""
 
     def close(self) -> None:
-        """Nothing to restore."""
+        """The output has ended: print what the marker held back; take its status if the agent sent none."""
+        if self._closed or self.marker is None:
+            return
+        self._closed = True
+        _write_fd(1, self.marker.finish())
+        if self.exit_code is None:
+            self.exit_code = self.marker.code
 
     def handle(self, event: Any) -> None:
         """Take one event of the session."""
         from ssmux.protocol.client import ExitCode, HandshakeCompleted, Output, StdErr
 
         if isinstance(event, Output):
-            _write_fd(1, event.data)
+            _write_fd(1, self.marker.feed(event.data) if self.marker is not None else event.data)
         elif isinstance(event, StdErr):
             _write_fd(2, event.data)
         elif isinstance(event, ExitCode):

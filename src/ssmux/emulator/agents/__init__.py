@@ -5,7 +5,7 @@ Session type               Agent
 =========================  ========================================================================
 Standard_Stream            :class:`~.shell.ShellAgent`: the session's command (a shell) in a pty
 InteractiveCommands        :class:`~.shell.ShellAgent`: ``sh -c <command>`` in a pty
-NonInteractiveCommands     :class:`~.command.CommandAgent`: pipes, stdout/stderr/exit code apart
+NonInteractiveCommands     :class:`~.command.CommandAgent`: the split command, no shell, no pty
 Port                       :class:`~.portmux.MuxPortAgent` (smux) for LocalPortForwarding with a client
                            >= 1.1.70 and an agent > 3.0.196.0, else :class:`~.port.BasicPortAgent` (§8.1)
 =========================  ========================================================================
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import os
 
-from ssmux.emulator.agents.base import Agent, AgentHost
+from ssmux.emulator.agents.base import FAST, REALISTIC, Agent, AgentHost, Pacing
 from ssmux.emulator.sessions import EmulatedSession, SessionType
 from ssmux.errors import SessionError
 
-__all__ = ["Agent", "AgentHost", "create_agent", "default_shell"]
+__all__ = ["FAST", "REALISTIC", "Agent", "AgentHost", "Pacing", "create_agent", "default_shell"]
 
 
 def default_shell() -> list[str]:
@@ -36,7 +36,7 @@ def create_agent(
     *,
     uses_smux: bool,
     smux_keepalive: bool = False,
-    output_start_delay: float | None = None,
+    pacing: Pacing = REALISTIC,
 ) -> Agent:
     """Build the agent plugin for ``session`` (not started yet).
 
@@ -45,7 +45,7 @@ def create_agent(
         host: the data channel the agent talks through.
         uses_smux: the protocol's §8.1 decision for a Port session (type, ClientVersion, AgentVersion).
         smux_keepalive: whether mux mode sends keepalive NOPs (ClientVersion not newer than 1.2.331.0).
-        output_start_delay: seconds a shell waits before its output is read (None: the default).
+        pacing: how shell and port agents read the output they relay (default: the agent's timing).
 
     Raises:
         SessionError: the session's properties do not describe something the agent can run.
@@ -54,14 +54,11 @@ def create_agent(
     if kind in (SessionType.STANDARD_STREAM, SessionType.INTERACTIVE_COMMANDS):
         from ssmux.emulator.agents.shell import ShellAgent
 
-        argv = session.command or default_shell()
-        if output_start_delay is None:
-            return ShellAgent(host, argv, env=session.env)
-        return ShellAgent(host, argv, env=session.env, output_start_delay=output_start_delay)
+        return ShellAgent(host, session.command or default_shell(), env=session.env, pacing=pacing)
     if kind == SessionType.NON_INTERACTIVE_COMMANDS:
         from ssmux.emulator.agents.command import CommandAgent
 
-        return CommandAgent(host, session.command or default_shell(), env=session.env)
+        return CommandAgent(host, session.shell_config or {}, env=session.env, pacing=pacing)
     if kind == SessionType.PORT:
         properties = session.properties or {}
         port_text = str(properties.get("portNumber", "")).strip()
@@ -71,8 +68,9 @@ def create_agent(
         if uses_smux:
             from ssmux.emulator.agents.portmux import MuxPortAgent
 
-            return MuxPortAgent(host, destination, int(port_text), keepalive=smux_keepalive)
+            return MuxPortAgent(host, destination, int(port_text), keepalive=smux_keepalive, pacing=pacing)
         from ssmux.emulator.agents.port import BasicPortAgent
 
-        return BasicPortAgent(host, destination, int(port_text), str(properties.get("type", "")))
+        port_type = str(properties.get("type", ""))
+        return BasicPortAgent(host, destination, int(port_text), port_type, pacing=pacing)
     raise SessionError(f"session type {kind!r} is not supported by the emulator's agent")

@@ -7,22 +7,56 @@ what the client sent once the protocol layer has acked and ordered it (spec §5.
 
 Life of an agent: built by :func:`ssmux.emulator.agents.create_agent`; :meth:`Agent.start` when the
 handshake is done (or at once for a legacy shell, spec §6.1); ``on_input``/``on_resize``/``on_flag`` while it
-runs; :meth:`AgentHost.finish` when it has nothing more to say (shell exited, command done, TerminateSession
-flag); :meth:`Agent.stop` always, exactly once or more (idempotent), which reaps every process and closes
-every socket it opened.
+runs; :meth:`AgentHost.finish` when it has nothing more to say (shell exited, command done) or
+:meth:`AgentHost.hang_up` (a port session's TerminateSession flag); :meth:`Agent.stop` always, exactly once or
+more (idempotent), which reaps every process and closes every socket it opened.
+
+Pacing (:class:`Pacing`): the real agent's output pumps read at most ``StreamDataPayloadSize`` (1024) bytes at
+a time and sleep 1 ms after each read (agent ``agent/session/shell/shell.go`` ``writePump``,
+``agent/session/plugins/port/port_basic.go`` ``WritePump``, ``port_mux.go`` ``transferDataToMgs``; the size
+is ``agent/session/config/config.go`` ``StreamDataPayloadSize``), and the shell waits 1 s after starting the
+pty before its first read (``executeCommandsWithPty`` passes ``initialWaitSecond`` 1). One session therefore
+carries at most about 1 MB/s from the agent to the client. :data:`REALISTIC` is that; :data:`FAST` drops the
+waits and reads more at once, for quick tests.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+from dataclasses import dataclass
 from typing import Protocol
 
 #: Largest payload the agent puts in one message (``StreamDataPayloadSize``, spec §5.5).
 MAX_PAYLOAD = 1024
 
-#: Bytes read from a pty or pipe at once; the protocol layer cuts them into MAX_PAYLOAD messages.
-READ_SIZE = 16 * 1024
+#: Bytes read from a pty, pipe or socket at once: the agent's read buffers are ``StreamDataPayloadSize``
+#: bytes (``shell.go`` ``writePump`` and ``setupRoutineToWriteCmdPipelineOutput``, ``port_basic.go``).
+READ_SIZE = MAX_PAYLOAD
+
+#: Bytes read at once when pacing is off (:data:`FAST`); the protocol layer cuts them into 1024-byte messages.
+FAST_READ_SIZE = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How an agent reads the output it relays (see the module docstring).
+
+    Attributes:
+        first_output_delay: seconds between starting a shell and the first read of its pty.
+        read_size: bytes read at once.
+        read_interval: seconds slept after each read.
+    """
+
+    first_output_delay: float
+    read_size: int
+    read_interval: float
+
+
+#: The agent's pacing: 1 s before a shell's first read, 1024-byte reads, 1 ms after each (about 1 MB/s).
+REALISTIC = Pacing(first_output_delay=1.0, read_size=READ_SIZE, read_interval=0.001)
+#: No waits and bigger reads (``ssmux emulator --fast``): quick tests, not AWS's timing.
+FAST = Pacing(first_output_delay=0.0, read_size=FAST_READ_SIZE, read_interval=0.0)
 
 #: Bytes an agent may hold for a slow pty or socket before it reports "not ready". The real agent blocks
 #: on the write instead; "not ready" leaves the client's messages unacked, so the client resends them later
@@ -46,14 +80,20 @@ class AgentHost(Protocol):
         """Queue a Flag (type 10) message, e.g. ConnectToPortError."""
 
     async def writable(self) -> None:
-        """Return when the agent may produce more output: not paused, and the client keeps up.
+        """Return when the agent may produce more output: not paused, and its last message is written.
 
         Pumps await this before every read, so a paused channel (client gone, spec §5.5) stops reading the
-        pty or socket, and output waits in the kernel instead of piling up in memory.
+        pty or socket (``IsActive`` in ``datachannel.go``), and a socket that does not take more blocks the
+        pump as the agent's synchronous websocket write does. There is no window of unacked messages.
         """
 
     def finish(self, output: str = "") -> None:
-        """The agent is done: drain what is queued (<= 2 s), then send channel_closed with ``output``."""
+        """The agent is done: drain what is unacked (<= 2 s), report Terminating; the gateway then sends
+        channel_closed with ``output`` and drops the client's socket."""
+
+    def hang_up(self) -> None:
+        """The agent closes its data channel without Terminating (a port plugin's end, ``port.go``): drain
+        what is unacked (<= 2 s), then the gateway drops the client's socket, with no channel_closed."""
 
 
 class Agent(abc.ABC):

@@ -2,12 +2,15 @@
 
 * The destination (``host`` property, else ``localhost``; ``portNumber``) is dialled when the session starts;
   if that fails the session fails and channel_closed carries the reason.
-* Output from the client is written to the connection; the connection's bytes go back as Output, at most
-  1024 bytes per message (the protocol layer cuts them), only while the channel is writable.
+* Output from the client is written to the connection; the connection's bytes go back as Output, paced
+  like ``WritePump``: reads of at most 1024 bytes (``StreamDataPayloadSize``), a 1 ms sleep after each,
+  none while the channel is paused (:class:`~ssmux.emulator.agents.base.Pacing`).
 * Flag DisconnectToPort (the client's local connection closed): close the connection; the next Output
   dials a fresh one. A read error or EOF on the connection does the same for ``LocalPortForwarding``;
   for any other type (``AWS-StartSSHSession``) it ends the session.
-* Flag TerminateSession: end the session.
+* Flag TerminateSession: the flag is acked like any message, then the plugin is cancelled and the agent
+  closes its data channel (``port.go`` ``execute``; ``sessionplugin.go`` closes the channel after
+  ``PrepareToCloseChannel``) with no Terminating state: :meth:`~.base.AgentHost.hang_up`.
 
 The agent dials again *synchronously* inside its message handler; here the dial runs as a task and the
 Output that triggered it waits in order behind it, which the client cannot tell apart.
@@ -19,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 
-from ssmux.emulator.agents.base import READ_SIZE, SINK_LIMIT, Agent, AgentHost
+from ssmux.emulator.agents.base import REALISTIC, SINK_LIMIT, Agent, AgentHost, Pacing
 from ssmux.errors import SessionError
 
 log = logging.getLogger(__name__)
@@ -52,13 +55,23 @@ class BasicPortAgent(Agent):
         destination: host name or address to dial.
         port: TCP port to dial.
         port_type: the session's ``type`` property (``LocalPortForwarding`` or empty).
+        pacing: how the connection is read (default: the agent's).
     """
 
-    def __init__(self, host: AgentHost, destination: str, port: int, port_type: str = "") -> None:
+    def __init__(
+        self,
+        host: AgentHost,
+        destination: str,
+        port: int,
+        port_type: str = "",
+        *,
+        pacing: Pacing = REALISTIC,
+    ) -> None:
         super().__init__(host)
         self.destination = destination
         self.port = port
         self.port_type = port_type
+        self.pacing = pacing
         self._writer: asyncio.StreamWriter | None = None
         self._connected = False  # the first dial succeeded: input is taken from then on
         self._dialing: asyncio.Task[None] | None = None
@@ -98,7 +111,7 @@ class BasicPortAgent(Agent):
         if flag == FLAG_DISCONNECT_TO_PORT:
             self._close_connection()
         elif flag == FLAG_TERMINATE_SESSION:
-            self.host.finish()
+            self.host.hang_up()
 
     async def stop(self) -> None:
         """Close the connection and stop relaying."""
@@ -140,10 +153,11 @@ class BasicPortAgent(Agent):
         try:
             while True:
                 await self.host.writable()
-                data = await reader.read(READ_SIZE)  # sent as <= 1024-byte messages
+                data = await reader.read(self.pacing.read_size)  # sent as <= 1024-byte messages
                 if not data:
                     break
                 self.host.send_output(data)
+                await asyncio.sleep(self.pacing.read_interval)  # WritePump: "Wait for TCP to process..."
         except OSError as error:
             log.debug("port session: read failed: %s", error)
         finally:

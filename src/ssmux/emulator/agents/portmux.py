@@ -9,9 +9,15 @@ connection, this agent is the smux server (:class:`ssmux.protocol.smux.SmuxSessi
 * stream data is written to that stream's connection; the connection's bytes go back as PSH frames.
 * either side ending ends both: a FIN from the client closes the connection, EOF from the destination
   sends FIN (the agent copies with ``io.Copy`` both ways and closes both ends when one stops).
-* Flag TerminateSession ends the session.
+* Flag TerminateSession: acked, then the agent closes its data channel without Terminating
+  (:meth:`~.base.AgentHost.hang_up`, as ``port.go`` ends the plugin).
 * smux keepalive: NOP every 10 s when the client is not newer than 1.2.331.0 (the agent's rule).
 * A broken smux stream (bad frame) ends the session with a reason, as the agent's smux server would.
+* Pacing (``transferDataToMgs``): the agent reads the smux server's byte stream from a Unix socket in
+  packets of at most 1024 bytes and sleeps 1 ms after each, only while the channel is active; the stream
+  goroutines block when that socket is full. Here the smux bytes wait in a buffer of
+  :data:`SMUX_SOCKET_BUFFER` bytes that a pacer empties the same way, and the destination connections are
+  not read while it is full.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ssmux.emulator.agents.base import READ_SIZE, SINK_LIMIT, Agent, AgentHost
+from ssmux.emulator.agents.base import REALISTIC, SINK_LIMIT, Agent, AgentHost, Pacing
 from ssmux.emulator.agents.port import FLAG_CONNECT_TO_PORT_ERROR, FLAG_TERMINATE_SESSION, dial
 from ssmux.protocol.errors import ProtocolError
 from ssmux.protocol.smux import SmuxSession, StreamClosed, StreamData, StreamOpened
@@ -28,6 +34,11 @@ log = logging.getLogger(__name__)
 
 #: Seconds between smux keepalive NOPs (xtaci/smux KeepAliveInterval).
 KEEPALIVE_INTERVAL = 10.0
+#: smux bytes waiting for the pacer before the streams stop reading their destinations: the agent's
+#: Unix socket between the smux server and ``transferDataToMgs`` (Linux's default socket buffer, 208 KiB).
+SMUX_SOCKET_BUFFER = 208 * 1024
+#: Bytes a stream reads from its destination at once (``io.Copy``'s buffer in ``handleDataTransfer``).
+COPY_SIZE = 32 * 1024
 
 
 class _Stream:
@@ -47,15 +58,29 @@ class MuxPortAgent(Agent):
         destination: host name or address to dial.
         port: TCP port to dial.
         keepalive: send a smux NOP every 10 s.
+        pacing: how the smux byte stream is read for the data channel (default: the agent's).
     """
 
-    def __init__(self, host: AgentHost, destination: str, port: int, *, keepalive: bool = False) -> None:
+    def __init__(
+        self,
+        host: AgentHost,
+        destination: str,
+        port: int,
+        *,
+        keepalive: bool = False,
+        pacing: Pacing = REALISTIC,
+    ) -> None:
         super().__init__(host)
         self.destination = destination
         self.port = port
         self.keepalive = keepalive
+        self.pacing = pacing
         self.smux = SmuxSession(client=False)
         self._streams: dict[int, _Stream] = {}
+        self._outgoing = bytearray()  # smux bytes for the client, waiting for the pacer
+        self._has_outgoing = asyncio.Event()
+        self._has_room = asyncio.Event()
+        self._has_room.set()
         self._started = False
         self._stopped = False
 
@@ -86,6 +111,7 @@ class MuxPortAgent(Agent):
     async def start(self) -> None:
         """Start the smux server (nothing is dialled until the client opens a stream)."""
         self._started = True
+        self.spawn(self._transfer(), name=f"smux-transfer-{self.port}")
         if self.keepalive:
             self.spawn(self._keepalive(), name=f"smux-keepalive-{self.port}")
 
@@ -117,9 +143,9 @@ class MuxPortAgent(Agent):
         self._flush()
 
     def on_flag(self, flag: int) -> None:
-        """TerminateSession ends the session."""
+        """TerminateSession ends the session: the agent closes its data channel."""
         if flag == FLAG_TERMINATE_SESSION:
-            self.host.finish()
+            self.host.hang_up()
 
     async def stop(self) -> None:
         """Close every destination connection."""
@@ -135,7 +161,26 @@ class MuxPortAgent(Agent):
     def _flush(self) -> None:
         data = self.smux.data_to_send()
         if data:
-            self.host.send_output(data)  # the protocol layer cuts it into <= 1024-byte messages
+            self._outgoing += data
+            self._has_outgoing.set()
+            if len(self._outgoing) >= SMUX_SOCKET_BUFFER:
+                self._has_room.clear()
+
+    async def _transfer(self) -> None:
+        """``transferDataToMgs``: hand the smux bytes to the data channel, paced."""
+        pacing = self.pacing
+        while not self._stopped:
+            if not self._outgoing:
+                self._has_outgoing.clear()
+                await self._has_outgoing.wait()
+                continue
+            await self.host.writable()
+            chunk = bytes(self._outgoing[: pacing.read_size])
+            del self._outgoing[: pacing.read_size]
+            if len(self._outgoing) < SMUX_SOCKET_BUFFER:
+                self._has_room.set()
+            self.host.send_output(chunk)  # the protocol layer cuts it into <= 1024-byte messages
+            await asyncio.sleep(pacing.read_interval)
 
     def _close_stream(self, stream_id: int, *, send_fin: bool = True) -> None:
         stream = self._streams.pop(stream_id, None)
@@ -166,8 +211,8 @@ class MuxPortAgent(Agent):
         stream.pending.clear()
         try:
             while True:
-                await self.host.writable()
-                data = await reader.read(READ_SIZE)
+                await self._has_room.wait()  # io.Copy into the smux stream blocks on a full socket
+                data = await reader.read(COPY_SIZE)
                 if not data or stream.closed:
                     break
                 self.smux.send(stream_id, data)

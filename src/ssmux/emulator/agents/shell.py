@@ -4,13 +4,19 @@
   runs in a new pty with ``TERM=xterm-256color`` and ``LANG=C.UTF-8`` when LANG is unset.
 * Keys are written to the pty master as they come; the line discipline makes ``0x03`` a SIGINT.
 * Size messages set the window size (``TIOCSWINSZ``); the kernel sends SIGWINCH.
-* Output is read after a short start delay (the agent waits 1 s) and only while the channel is writable
-  (pause semantics); the protocol layer sends it in messages of at most 1024 bytes, never splitting a
-  UTF-8 sequence between two of them. (The agent reads 1024 bytes at a time; reading more per system call
-  gives the same messages for less work.)
+* The shell starts when the session starts, before any client connects (the agent runs the plugin as soon
+  as the service hands it the session; the data channel buffers what it says until a client is there).
+* Output is paced like the agent's ``writePump`` (agent ``agent/session/shell/shell.go``): the first read
+  comes 1 s after the pty starts (``executeCommandsWithPty`` passes ``initialWaitSecond`` 1), then reads of
+  at most 1024 bytes with a 1 ms sleep after each, and none while the channel is paused (``IsActive``).
+  :data:`~ssmux.emulator.agents.base.FAST` pacing drops the waits and reads more at once. The protocol
+  layer sends it in messages of at most 1024 bytes, never splitting a UTF-8 sequence between two of them.
 * When the program exits (end of pty output, or the child gone and the pty quiet), the agent asks the
-  host to finish: drain, then channel_closed. The shell's exit status is not sent: the service reports
-  none for shells.
+  host to finish: drain, Terminating, then the gateway's channel_closed. The shell's exit status is not
+  sent: the service reports none for shells.
+* Stopping a running shell (TerminateSession, idle timeout) SIGKILLs the shell's process group, as the
+  agent kills the shell (``execCmd.Kill()`` in ``executeCommandsWithPty``, ``execcmd.go``: ``Process.Kill``),
+  then hangs up and reaps whatever else is left in its session so nothing outlives the emulator.
 """
 
 from __future__ import annotations
@@ -19,19 +25,16 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ssmux.emulator.agents.base import READ_SIZE, SINK_LIMIT, Agent, AgentHost, wait_readable
+from ssmux.emulator.agents.base import REALISTIC, SINK_LIMIT, Agent, AgentHost, Pacing, wait_readable
 
 if TYPE_CHECKING:
     from ssmux.sessions.ptyproc import PtyProcess
 
 log = logging.getLogger(__name__)
-
-#: Seconds between starting the program and the first read of its output. The real agent waits 1 s so the
-#: shell profile runs first; the emulator has no profile to run, so it waits just long enough to start.
-OUTPUT_START_DELAY = 0.05
 
 #: How often the pump checks that the child is still alive while the pty is quiet.
 CHILD_POLL_INTERVAL = 0.25
@@ -45,7 +48,7 @@ class ShellAgent(Agent):
         argv: program and arguments.
         env: extra environment variables (on top of this process's environment and TERM/LANG).
         cwd: working directory (default: the user's home directory when it exists).
-        output_start_delay: seconds to wait before the first read of output.
+        pacing: how output is read (default: the agent's).
     """
 
     def __init__(
@@ -54,13 +57,13 @@ class ShellAgent(Agent):
         argv: Sequence[str],
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
-        output_start_delay: float = OUTPUT_START_DELAY,
+        pacing: Pacing = REALISTIC,
     ) -> None:
         super().__init__(host)
         self.argv = list(argv)
         self.env = dict(env or {})
         self.cwd = cwd
-        self.output_start_delay = output_start_delay
+        self.pacing = pacing
         self.process: PtyProcess | None = None
         self._keys = bytearray()  # keys the pty could not take yet (its input queue was full)
         self._writer_registered = False
@@ -102,15 +105,19 @@ class ShellAgent(Agent):
                 self.process.resize(cols, rows)
 
     async def stop(self) -> None:
-        """Kill the program and everything in its session, reap it, close the pty."""
+        """SIGKILL the program's process group, then reap everything in its session and close the pty."""
         if self._stopped:
             return
         self._stopped = True
         self._unregister_writer()
         await self.cancel_tasks()
-        if self.process is not None:
+        process = self.process
+        if process is not None:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)  # the agent's execCmd.Kill(): no SIGHUP, no grace
             # close() may wait up to its grace period for stubborn jobs: keep the loop free meanwhile.
-            await asyncio.to_thread(self.process.close)
+            await asyncio.to_thread(process.close)
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -139,11 +146,12 @@ class ShellAgent(Agent):
     async def _pump(self) -> None:
         process = self.process
         assert process is not None
-        await asyncio.sleep(self.output_start_delay)
+        pacing = self.pacing
+        await asyncio.sleep(pacing.first_output_delay)  # writePump: "Wait for all input commands to run"
         while not self._stopped:
             await self.host.writable()
             try:
-                data = process.read(READ_SIZE)
+                data = process.read(pacing.read_size)
             except BlockingIOError:
                 # Quiet pty: if the program has exited (a background job may still hold the pty open),
                 # the session is over.
@@ -157,6 +165,6 @@ class ShellAgent(Agent):
                 break
             # The protocol layer cuts this into <= 1024-byte messages and holds back a split character.
             self.host.send_output(data)
-            await asyncio.sleep(0)  # let the writer send between reads of a busy pty
+            await asyncio.sleep(pacing.read_interval)  # writePump: "Wait for stdout to process more data"
         self._unregister_writer()
         self.host.finish()
