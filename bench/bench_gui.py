@@ -94,7 +94,8 @@ def fill_home(home: Path) -> None:
     env_home = os.environ.get("SSMUX_HOME")
     os.environ["SSMUX_HOME"] = str(home)
     try:
-        from ssmux.core.inventory import Instance, Inventory
+        from ssmux.sync.instance import Instance
+        from ssmux.sync.inventory import Inventory
 
         teams = ("web", "api", "data", "batch", "ops")
         Inventory().replace_pair(

@@ -146,7 +146,7 @@ def enable_pairs(home: Path, pairs: list[tuple[str, str]]) -> None:
 def chains(emulator: Any, pairs: list[tuple[str, str]]) -> tuple[int, int]:
     """(longest chain of dependent calls, most calls of one pair) over ``pairs``, counted from page events."""
     from ssmux.core import aws
-    from ssmux.core.sync import SyncEvent, fetch_pair
+    from ssmux.sync.pair import SyncEvent, fetch_pair
 
     for name, value in emulator.env().items():
         os.environ[name] = value
@@ -276,7 +276,8 @@ def part_two(workdir: Path) -> None:
 
 
 def seed_cache(home: Path) -> None:
-    from ssmux.core.inventory import Instance, Inventory
+    from ssmux.sync.instance import Instance
+    from ssmux.sync.inventory import Inventory
 
     items = [
         Instance(

@@ -105,6 +105,7 @@ async def test_native_client_resumes_on_the_rotated_url_with_nothing_lost(
     from ssmux.core import aws
     from ssmux.protocol.client import Output
     from ssmux.sessions.backends import SessionRequest
+    from ssmux.sessions.ending import EndReason
     from ssmux.sessions.native import NativeSession
 
     emulator.apply(monkeypatch)
@@ -126,7 +127,7 @@ async def test_native_client_resumes_on_the_rotated_url_with_nothing_lost(
     session.send_input(b"exit\n")
     end = await asyncio.wait_for(session.wait_closed(), 60)
     await session.close()
-    assert end.reason == "closed", end
+    assert end.reason is EndReason.CLOSED, end
     lines = [int(line) for line in output.decode().split() if line.isdigit()]
     assert lines[-30000:] == list(range(1, 30001))
 

@@ -26,7 +26,8 @@ from nicegui.functions.notify import notify
 from nicegui.testing.general import nicegui_reset_globals, prepare_simulation
 from nicegui.testing.user import User
 
-from ssmux.core.inventory import Instance, Inventory
+from ssmux.sync.instance import Instance
+from ssmux.sync.inventory import Inventory
 from tests.support.emulator import RunningEmulator
 
 _WRITE_CHUNK = re.compile(r"return runMethod\((\d+), \"writeChunk\", (.*)\)$", re.DOTALL)

@@ -6,9 +6,9 @@ import pytest
 
 from ssmux.core.models import Profile, Settings
 from ssmux.core.store import load_settings, update_profiles, update_settings
-from ssmux.core.targets import Target
 from ssmux.errors import InvalidValue, NotFound
 from ssmux.sessions.resolve_target import Cancelled, record_recent, resolve_target
+from ssmux.sync.targets import Target
 
 
 def synced(name: str, instance_id: str, pair: str, ping_status: str = "Online") -> Target:

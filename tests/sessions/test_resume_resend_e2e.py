@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ssmux.emulator.scenario import load_scenario
+from ssmux.sessions.ending import EndReason
 from tests.support.emulator import RunningEmulator, start_emulator
 
 pytestmark = pytest.mark.e2e
@@ -97,7 +98,7 @@ def test_input_lost_with_the_socket_arrives_after_resume_with_the_timer_stopped(
             await session.close()
 
     end, output = asyncio.run(scenario())
-    assert end.reason == "closed", end
+    assert end.reason is EndReason.CLOSED, end
     assert DIGEST in output  # every line reached sha256sum, once and in order
     assert ticks == [], "the retransmission timer ran: this test proves nothing"
     assert dropping.log().count("ResumeSession") >= 1, "the emulator should have cut the socket"

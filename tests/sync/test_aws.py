@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, NoRegionError
 
 from ssmux.core import aws
-from ssmux.core.sync import fetch_pair
 from ssmux.errors import AwsError
+from ssmux.sync.pair import fetch_pair
 
 
 def write_config(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from ssmux.core import aws, ec2_lean
-from ssmux.core.sync import join
+from ssmux.core import aws
+from ssmux.sync import ec2
+from ssmux.sync.instance import COLUMNS, EC2_TEXT_COLUMNS
+from ssmux.sync.pair import join
 from tests.support.emulator import RunningEmulator
 
 SYNC_FIELDS = ("InstanceId", "State", "Platform", "PrivateIpAddress", "PublicIpAddress", "PrivateDnsName",
@@ -26,7 +28,7 @@ def test_lean_reader_matches_botocore_through_the_emulator(
     demo.apply(monkeypatch)
     full = aws.client("ec2", "prod", "us-east-1")
     lean = aws.client("ec2", "prod", "us-east-1", tag="lean-test")
-    ec2_lean.install(lean)
+    ec2.install(lean)
     assert full is not lean
     expected = instances(full.describe_instances())
     got = instances(lean.describe_instances())
@@ -44,6 +46,13 @@ def test_lean_reader_matches_botocore_through_the_emulator(
         lean.describe_instances(InstanceIds=["i-0fffffffffffffff0"])
 
 
+def test_declared_ec2_columns_are_the_fields_the_sync_reads() -> None:
+    """The instance columns say where EC2 has them in both shapes, and together they are the sync's fields."""
+    assert all(bool(column.ec2) == bool(column.ec2_xml) for column in COLUMNS)
+    declared = {column.ec2[0] for column in EC2_TEXT_COLUMNS}
+    assert declared | {"LaunchTime", "Tags"} == set(SYNC_FIELDS)  # those two are not plain text
+
+
 def test_pages_and_nested_fields() -> None:
     """NextToken is kept; fields nested in network interfaces are not mistaken for the instance's own."""
     body = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -58,7 +67,7 @@ def test_pages_and_nested_fields() -> None:
       </item></instancesSet></item></reservationSet>
       <nextToken>page-2</nextToken>
     </DescribeInstancesResponse>"""
-    parsed = ec2_lean.parse_describe_instances(body)
+    parsed = ec2.parse_describe_instances(body)
     assert parsed["NextToken"] == "page-2"
     [instance] = instances(parsed)
     assert set(instance) == {"InstanceId", "State", "LaunchTime"}

@@ -6,12 +6,14 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from ssmux.core.inventory import UNMANAGED, Instance, Inventory
 from ssmux.errors import StoreError
+from ssmux.sync.instance import COLUMNS, UNMANAGED, Instance
+from ssmux.sync.inventory import Inventory
 
 
 def make(instance_id: str, pair: tuple[str, str] = ("dev", "eu-central-1"), **fields: object) -> Instance:
@@ -49,6 +51,70 @@ def test_round_trip_keeps_every_field(inventory: Inventory) -> None:
     assert read[1].name is None and read[1].state is None and read[1].ping_status == UNMANAGED
     assert read[0].display_name == "web-1 (i-0123456789abcdef0)"
     assert read[1].display_name == "mi-0123456789abcdef0"
+
+
+# Schema 1 as it was first written out by hand: the table built from the column declaration must stay it.
+SCHEMA_1_INSTANCES = """CREATE TABLE instances (
+    aws_profile TEXT NOT NULL, region TEXT NOT NULL, instance_id TEXT NOT NULL,
+    name TEXT, state TEXT, platform TEXT NOT NULL, private_ip TEXT NOT NULL, public_ip TEXT NOT NULL,
+    private_dns TEXT NOT NULL, availability_zone TEXT NOT NULL, vpc_id TEXT NOT NULL,
+    launch_time TEXT NOT NULL, tags TEXT NOT NULL, ssm_managed INTEGER NOT NULL,
+    ping_status TEXT NOT NULL, agent_version TEXT NOT NULL, last_seen REAL NOT NULL,
+    search TEXT NOT NULL,
+    PRIMARY KEY (aws_profile, region, instance_id))"""
+
+
+def _table_info(db: sqlite3.Connection) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in db.execute("PRAGMA table_info(instances)")]
+
+
+def test_table_from_the_columns_is_schema_1(inventory: Inventory) -> None:
+    """The instances table built from the declared columns is, column for column, the one schema 1 wrote."""
+    inventory.replace_pair("dev", "eu-central-1", [make("i-1")])
+    with closing(sqlite3.connect(inventory.path)) as fresh, closing(sqlite3.connect(":memory:")) as written:
+        written.execute(SCHEMA_1_INSTANCES)
+        assert _table_info(fresh) == _table_info(written)
+        assert [row[1] for row in _table_info(fresh)] == [column.name for column in COLUMNS] + ["search"]
+
+
+def test_cache_written_by_schema_1_reads_and_writes(tmp_path: Path) -> None:
+    """A cache file an earlier ssmux made (the hand-written schema 1) is used as it is."""
+    path = tmp_path / "inventory.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(SCHEMA_1_INSTANCES)
+        db.execute(
+            """CREATE TABLE pairs (
+                aws_profile TEXT NOT NULL, region TEXT NOT NULL, last_attempt REAL NOT NULL,
+                last_success REAL, error_code TEXT, error_message TEXT, instances INTEGER NOT NULL DEFAULT 0,
+                pages INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (aws_profile, region))"""
+        )
+        db.execute(
+            "INSERT INTO instances VALUES ('dev', 'eu-central-1', 'i-0a', 'web', 'running', 'linux', "
+            "'10.0.0.1', '', '', 'eu-central-1a', 'vpc-1', '', '{\"Name\": \"web\"}', 1, 'Online', '3.3', "
+            "5.0, 'web (i-0a)')"
+        )
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+    inventory = Inventory(path)
+    assert inventory.instances(["web"]) == [
+        make(
+            "i-0a",
+            name="web",
+            state="running",
+            platform="linux",
+            private_ip="10.0.0.1",
+            availability_zone="eu-central-1a",
+            vpc_id="vpc-1",
+            tags={"Name": "web"},
+            ssm_managed=True,
+            ping_status="Online",
+            agent_version="3.3",
+            last_seen=5.0,
+        )
+    ]
+    inventory.replace_pair("dev", "eu-central-1", [make("i-0b", name="db")])
+    assert [item.display_name for item in inventory.instances()] == ["db (i-0b)"]
 
 
 def test_replace_touches_only_its_pair(inventory: Inventory) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ssmux.core.inventory import UNMANAGED
-from ssmux.core.sync import join
+from ssmux.sync.instance import UNMANAGED
+from ssmux.sync.pair import join
 
 
 def ec2(instance_id: str, state: str = "running", **extra: Any) -> dict[str, Any]:

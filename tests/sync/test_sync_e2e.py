@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ssmux.core.inventory import UNMANAGED, Inventory
-from ssmux.core.sync import SyncEvent, SyncResult, fetch_pair, sync_pairs
-from ssmux.core.targets import load_targets, search
+from ssmux.sync.engine import SyncResult, sync_pairs
+from ssmux.sync.instance import UNMANAGED
+from ssmux.sync.inventory import Inventory
+from ssmux.sync.pair import SyncEvent, fetch_pair
+from ssmux.sync.targets import load_targets, search
 from tests.support.emulator import RunningEmulator
 
 from .conftest import aws_files_with_extra, closed_port, use_aws_files

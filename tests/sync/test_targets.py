@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from ssmux.core import store
-from ssmux.core.inventory import UNMANAGED, Instance, Inventory
 from ssmux.core.models import Group, Profile, ProfileBook, Settings
-from ssmux.core.targets import Target, filter_targets, find, load_targets, merge, search
+from ssmux.sync.instance import UNMANAGED, Instance
+from ssmux.sync.inventory import Inventory
+from ssmux.sync.targets import Target, filter_targets, find, load_targets, merge, search
 
 DEV = ("dev", "eu-central-1")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import click
@@ -16,7 +17,11 @@ import click
 from ssmux.errors import InvalidValue
 
 if TYPE_CHECKING:
-    from ssmux.core.inventory import Inventory
+    from ssmux.sync.inventory import Inventory
+
+
+#: The columns of the table, as attributes of a target, in order.
+TABLE = ("name", "instance_id", "group", "state", "ping_status", "platform", "private_ip", "source")
 
 
 def clean(value: str) -> str:
@@ -61,9 +66,12 @@ def ls(
     are sorted by relevance, then name. Stopped instances are listed only with --all or --state.
     """
     from ssmux.cli.output import print_text_table
-    from ssmux.core.inventory import Inventory
-    from ssmux.core.targets import filter_targets, load_targets, search
+    from ssmux.sync.instance import HEADINGS
+    from ssmux.sync.inventory import Inventory
+    from ssmux.sync.targets import filter_targets, load_targets, search
 
+    # A target's instance attributes are named as the instance columns, whose headings come with them.
+    headings = {**HEADINGS, "group": "GROUP", "source": "SOURCE"}
     text = " ".join(query)
     wanted_tags = [parse_tag(tag) for tag in tags]
     inventory = Inventory()
@@ -74,21 +82,13 @@ def ls(
 
         print_json([target.to_dict() for target in found])
         return
+    cells = attrgetter(*TABLE)
+    # Every cell goes through clean(), but only a value that is not printable pays the call (20,000 rows).
     rows = (
-        (
-            clean(target.name),
-            target.instance_id,
-            clean(target.group or "-"),
-            target.state or "-",
-            target.ping_status or "-",
-            target.platform or "-",
-            target.private_ip or "-",
-            target.source,
-        )
+        tuple([value if value and value.isprintable() else clean(value or "-") for value in cells(target)])
         for target in found
     )
-    columns = ("NAME", "INSTANCE", "GROUP", "STATE", "SSM", "PLATFORM", "PRIVATE IP", "SOURCE")
-    print_text_table(columns, rows)
+    print_text_table(tuple(headings[name] for name in TABLE), rows)
     if not found:
         click.echo("no targets match: try fewer words, --all, or ssmux sync", err=True)
     _warn_stale(inventory, group)

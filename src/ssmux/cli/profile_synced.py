@@ -16,11 +16,11 @@ import click
 def save_synced(target: str, name: str | None, group: str | None) -> None:
     """Save the synced instance TARGET (id, Name tag or 'Name (id)') as a profile."""
     from ssmux.core import store
-    from ssmux.core.inventory import Inventory
     from ssmux.core.models import Group, Profile, ProfileBook
-    from ssmux.core.targets import find, synced_target
     from ssmux.core.validation import validate_profile, validate_tag
     from ssmux.errors import AlreadyExists, InvalidValue, NotFound
+    from ssmux.sync.inventory import Inventory
+    from ssmux.sync.targets import find, synced_target
 
     inventory = Inventory()
     statuses = {(status.aws_profile, status.region): status for status in inventory.pairs()}

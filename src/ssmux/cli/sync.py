@@ -1,6 +1,6 @@
 """``ssmux sync``: list the instances of every enabled (AWS CLI profile, region) pair into the cache.
 
-Pairs run concurrently (``--concurrency``, default 32, see :data:`ssmux.core.sync.DEFAULT_CONCURRENCY`). On
+Pairs run concurrently (``--concurrency``, default 32, see :data:`ssmux.sync.engine.DEFAULT_CONCURRENCY`). On
 a terminal a live line per pair shows its progress on stderr; otherwise one plain line per finished pair
 goes to stderr. The result (a table, or ``--json``) goes to stdout. Exit status: 0 when every pair synced,
 1 when any failed (the others are still saved), 130 on Ctrl-C (pairs already done are kept).
@@ -16,7 +16,7 @@ import click
 from ssmux.errors import ExitStatus, InvalidValue
 
 if TYPE_CHECKING:
-    from ssmux.core.sync import Progress, SyncEvent, SyncResult
+    from ssmux.sync.engine import Progress, SyncEvent, SyncResult
 
 
 def parse_pair(text: str) -> tuple[str, str]:
@@ -44,7 +44,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 256),
-    default=32,  # ssmux.core.sync.DEFAULT_CONCURRENCY, not imported: it would load the engine for --help
+    default=32,  # ssmux.sync.engine.DEFAULT_CONCURRENCY, not imported: it would load the engine for --help
     show_default=True,
     help="Pairs synced at the same time.",
 )
@@ -57,8 +57,8 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     its last good instances (shown as stale by ssmux ls).
     """
     from ssmux.core import store
-    from ssmux.core.inventory import Inventory
-    from ssmux.core.sync import pairs_to_sync, sync_pairs
+    from ssmux.sync.engine import pairs_to_sync, sync_pairs
+    from ssmux.sync.inventory import Inventory
 
     named = [parse_pair(text) for text in pairs]
     settings = store.load_settings()

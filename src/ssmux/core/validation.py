@@ -23,15 +23,21 @@ from pathlib import Path
 from ssmux.core.models import BACKENDS, RECENT_LIMIT, Group, Profile, ProfileBook, Settings, SyncPair
 from ssmux.errors import InvalidValue
 
-# i- + 8 (old) or 17 hex digits for EC2 instances; mi- + 17 for hybrid managed nodes. Lowercase only,
-# as AWS prints them and as the SSM API accepts them.
-_INSTANCE_ID = re.compile(r"(?:i-(?:[0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})")
+#: An instance id: i- + 8 (old) or 17 hex digits for EC2 instances; mi- + 17 for hybrid managed nodes.
+#: Lowercase only, as AWS prints them and as the SSM API accepts them. Use it with ``fullmatch`` (or call
+#: :func:`is_instance_id`); every part of ssmux that recognises an id uses this one pattern.
+INSTANCE_ID_PATTERN = re.compile(r"(?:i-(?:[0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})")
 
 # botocore's endpoint files also list pseudo-regions for global endpoints (aws-global, aws-cn-global, ...):
 # no instance lives there, so they are not offered as regions.
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 _PSEUDO_REGION = re.compile(r"^aws(-[a-z-]+)?-global$")
+
+
+def is_instance_id(text: str) -> bool:
+    """Whether ``text`` is exactly an instance or managed node id (no whitespace, lowercase)."""
+    return INSTANCE_ID_PATTERN.fullmatch(text) is not None
 
 
 def validate_instance_id(value: str) -> str:
@@ -44,10 +50,10 @@ def validate_instance_id(value: str) -> str:
         InvalidValue: The id is malformed.
     """
     text = value.strip()
-    if _INSTANCE_ID.fullmatch(text):
+    if is_instance_id(text):
         return text
     hint = ""
-    if _INSTANCE_ID.fullmatch(text.lower()):
+    if is_instance_id(text.lower()):
         hint = f" (did you mean {text.lower()!r}? ids are lowercase)"
     raise InvalidValue(
         f"invalid instance id {value!r}: expected i- followed by 8 or 17 hex digits "

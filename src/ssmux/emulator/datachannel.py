@@ -140,8 +140,9 @@ class DataChannelServer:
         base = f"ws://{host}:{self.port}"
         if self.gateway is not None:
             return self.gateway.stream_url(base, session)
-        query = f"role=publish_subscribe&cell-number={session.cell}"
-        return f"{base}/v1/data-channel/{session.session_id}?{query}"
+        from ssmux.emulator.gateway import plain_stream_url
+
+        return plain_stream_url(base, session)
 
     async def stop(self) -> None:
         """Stop listening, end every session (channel_closed to connected clients), reap every process."""

@@ -17,13 +17,14 @@ from __future__ import annotations
 import struct
 
 from ssmux.emulator.faults import Dice, Faults
+from ssmux.protocol.messages import MESSAGE_TYPE_LENGTH, MESSAGE_TYPE_OFFSET, MessageType
+from ssmux.protocol.messages import SEQUENCE_NUMBER_OFFSET as _SEQUENCE_OFFSET
 
-# Bytes 4..36 of a ClientMessage hold the MessageType, padded with spaces (or NULs); 48..56 the
-# SequenceNumber (big-endian int64), spec §4.
-_TYPE_START, _TYPE_END = 4, 36
+# The MessageType field of a ClientMessage, padded with spaces (or NULs); the SequenceNumber is a
+# big-endian int64 (spec §4; offsets in ssmux.protocol.messages).
+_TYPE_START, _TYPE_END = MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_OFFSET + MESSAGE_TYPE_LENGTH
 _SEQUENCE = struct.Struct(">q")
-_SEQUENCE_OFFSET = 48
-_DATA_TYPES = (b"input_stream_data", b"output_stream_data")
+_DATA_TYPES = tuple(t.value.encode() for t in (MessageType.INPUT_STREAM_DATA, MessageType.OUTPUT_STREAM_DATA))
 
 
 def is_data_frame(frame: bytes) -> bool:

@@ -62,7 +62,7 @@ from ssmux.emulator.agents.kms import MotoKms
 from ssmux.emulator.datachannel import CHANNEL_LIFETIME, IDLE_TIMEOUT
 from ssmux.emulator.datachannel_faults import DropCounter, FrameMangler
 from ssmux.emulator.faults import Faults
-from ssmux.emulator.sessions import EmulatedSession, SessionStatus, SessionType
+from ssmux.emulator.sessions import EmulatedSession, SessionStatus
 from ssmux.errors import SessionError
 from ssmux.protocol.agent import (
     AgentSession,
@@ -74,7 +74,17 @@ from ssmux.protocol.agent import (
 )
 from ssmux.protocol.channel import RESEND_INTERVAL
 from ssmux.protocol.errors import ProtocolError
-from ssmux.protocol.messages import ACK_FLAGS, ClientMessage, MessageType, PayloadType, PortFlag
+from ssmux.protocol.handshake import SessionType
+from ssmux.protocol.messages import (
+    ACK_FLAGS,
+    MESSAGE_TYPE_LENGTH,
+    MESSAGE_TYPE_OFFSET,
+    ClientMessage,
+    MessageType,
+    PayloadType,
+    PortFlag,
+)
+from ssmux.protocol.payloads import AGENT_SESSION_TERMINATING as TERMINATING
 from ssmux.protocol.payloads import AgentSessionState
 
 if TYPE_CHECKING:
@@ -98,14 +108,12 @@ EARLY_FRAMES_LIMIT = 100_000
 #: Seconds the gateway keeps a session that ended before any client connected (its channel_closed, with
 #: the reason, waits for the first connection; MGS's own bound is unknown).
 PARTING_TIMEOUT = 60.0
-#: ``agent_session_state`` values (``mgsContracts.SessionStatus``).
-TERMINATING = "Terminating"
 #: Seconds to send what is queued and channel_closed to a client before dropping it anyway.
 GOODBYE_TIMEOUT = 3.0
 #: Seconds an agent gets to stop (kill and reap its processes, close its sockets).
 AGENT_STOP_TIMEOUT = 10.0
 #: MessageType field of a client's stream data (bytes 4..36 of a ClientMessage, padded), spec §4.
-_TYPE_FIELD = slice(4, 36)
+_TYPE_FIELD = slice(MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_OFFSET + MESSAGE_TYPE_LENGTH)
 _INPUT_STREAM_DATA = MessageType.INPUT_STREAM_DATA.value.encode()
 
 

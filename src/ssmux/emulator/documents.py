@@ -32,8 +32,8 @@ from importlib import resources
 from typing import Any
 
 from ssmux.emulator.fleet import Node
-from ssmux.emulator.sessions import SessionType
 from ssmux.emulator.wire import ApiError
+from ssmux.protocol.handshake import SessionType
 
 #: The document StartSession uses without ``DocumentName``: the account's Session Manager preferences.
 DEFAULT_DOCUMENT = "SSM-SessionManagerRunShell"

@@ -24,9 +24,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from ssmux.emulator import sigv4
 from ssmux.emulator.sessions import EmulatedSession, SessionRegistry
+from ssmux.protocol.payloads import DATA_CHANNEL_PATH as PATH_PREFIX
+from ssmux.protocol.payloads import DATA_CHANNEL_SERVICE as SERVICE
 
-SERVICE = "ssmmessages"
-PATH_PREFIX = "/v1/data-channel/"
 #: Seconds a presigned StreamUrl stays valid: enough to dial it right after StartSession.
 PRESIGNED_EXPIRES = 300
 
@@ -40,6 +40,11 @@ class AccessKey:
 
 
 KeyLookup = Callable[[str], AccessKey | None]
+
+
+def plain_stream_url(base: str, session: EmulatedSession) -> str:
+    """The StreamUrl of ``session``'s current cell under ``base``, without a signature of its own."""
+    return f"{base}{PATH_PREFIX}{session.session_id}?role=publish_subscribe&cell-number={session.cell}"
 
 
 class Refused(Exception):
@@ -65,7 +70,7 @@ class Gateway:
 
     def stream_url(self, base: str, session: EmulatedSession) -> str:
         """The StreamUrl of ``session``'s current cell, under ``base`` (``ws://host:port``)."""
-        url = f"{base}{PATH_PREFIX}{session.session_id}?role=publish_subscribe&cell-number={session.cell}"
+        url = plain_stream_url(base, session)
         if not self.presign:
             return url
         return sigv4.presign(

@@ -43,13 +43,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ssmux.core.validation import is_instance_id
 from ssmux.emulator.faults import Faults
 from ssmux.errors import InvalidValue
+from ssmux.protocol.versions import DEFAULT_AGENT_VERSION
 
 BUILTIN_SCENARIOS = ("demo",)
 EC2_STATES = ("pending", "running", "shutting-down", "terminated", "stopping", "stopped")
 SSM_STATES = ("online", "offline", "unmanaged")
-DEFAULT_AGENT_VERSION = "3.3.987.0"
 
 # platform -> (PlatformType, PlatformName, PlatformVersion, login user) as DescribeInstanceInformation says.
 PLATFORMS: dict[str, tuple[str, str, str, str]] = {
@@ -60,8 +61,6 @@ PLATFORMS: dict[str, tuple[str, str, str, str]] = {
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_EC2_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
-_MI_ID = re.compile(r"^mi-[0-9a-f]{17}$")
 _ACCESS_KEY = re.compile(r"^[A-Z0-9]{20}$")
 _ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
 _ACTION = re.compile(r"^[a-z0-9*?-]+:[A-Za-z0-9*?]+$")
@@ -329,7 +328,7 @@ class _Parser:
         if given_id is not None:
             if count != 1:
                 raise InvalidValue(f"{where}: 'id' and 'count' > 1 cannot go together; drop one")
-            if not (_EC2_ID.match(given_id) or _MI_ID.match(given_id)):
+            if not is_instance_id(given_id):
                 raise InvalidValue(
                     f"{where}.id '{given_id}' must look like i-0123456789abcdef0 or mi-<17 hex>"
                 )

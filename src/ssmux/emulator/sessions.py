@@ -20,15 +20,8 @@ from enum import StrEnum
 from typing import Any
 
 from ssmux.emulator.faults import Faults
-
-
-class SessionType(StrEnum):
-    """The ``sessionType`` of the session's document (spec section 6.1)."""
-
-    STANDARD_STREAM = "Standard_Stream"
-    INTERACTIVE_COMMANDS = "InteractiveCommands"
-    NON_INTERACTIVE_COMMANDS = "NonInteractiveCommands"
-    PORT = "Port"
+from ssmux.protocol.handshake import SessionType as SessionType  # the document's sessionType (§6.1)
+from ssmux.protocol.versions import DEFAULT_AGENT_VERSION
 
 
 class SessionStatus(StrEnum):
@@ -141,7 +134,7 @@ class SessionRegistry:
         kms_key_id: str | None = None,
         command: Iterable[str] = (),
         env: Mapping[str, str] | None = None,
-        agent_version: str = "3.3.987.0",
+        agent_version: str = DEFAULT_AGENT_VERSION,
         faults: Faults | None = None,
         owner: str = "",
         shell_config: Mapping[str, Any] | None = None,

@@ -33,8 +33,9 @@ from ssmux.emulator.documents import (
 from ssmux.emulator.faults import Faults
 from ssmux.emulator.fleet import Fleet, Node
 from ssmux.emulator.scenario import ScenarioProfile
-from ssmux.emulator.sessions import EmulatedSession, SessionRegistry, SessionType
+from ssmux.emulator.sessions import EmulatedSession, SessionRegistry
 from ssmux.emulator.wire import ApiError
+from ssmux.protocol.handshake import SessionType
 
 _SESSION_FILTER_KEYS = (
     "InvokedAfter",

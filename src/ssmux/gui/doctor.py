@@ -106,7 +106,7 @@ def check_tools(settings: object) -> list[Finding]:
 def check_files() -> list[Finding]:
     """ssmux's own files: readable and valid."""
     from ssmux.core import store
-    from ssmux.core.inventory import Inventory
+    from ssmux.sync.inventory import Inventory
 
     findings = []
     for name, load, path in (

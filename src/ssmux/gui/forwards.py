@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from ssmux.errors import SsmuxError
 from ssmux.gui.hub import Hub
+from ssmux.sessions.ending import EndReason
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class RunningForward:
             self.frontend.close()
         await session.close()
         if self.state != "ended":
-            if end.reason == "error":
+            if end.reason is EndReason.ERROR:
                 self._set("error", end.message)
             else:
                 self._set("ended", end.message or "session ended")
@@ -141,10 +142,11 @@ class RunningForward:
 
     def _handle(self, event: Any) -> None:
         from ssmux.protocol.client import SessionTypeKnown
+        from ssmux.protocol.handshake import SessionType
         from ssmux.sessions.forward import PortFrontend
 
         if self.frontend is None and isinstance(event, SessionTypeKnown):
-            if event.session_type != "Port":
+            if event.session_type != SessionType.PORT:
                 self._set("error", f"the agent opened a {event.session_type} session, not a port session")
                 asyncio.get_running_loop().create_task(self.session.terminate())
                 return

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ssmux.gui.session_manager import Ended
+from ssmux.sessions.ending import EndReason
 
 
 class NativeTransport:
@@ -76,14 +77,14 @@ class NativeTransport:
         end = await self._native.wait_closed()
         await self._native.close()
         code = self.exit_code
-        if end.reason == "closed":
+        if end.reason is EndReason.CLOSED:
             text = "session ended" + (f" (exit code {code})" if code is not None else "")
             if end.message.strip():
                 text += f": {end.message.strip()}"
             return Ended(text, error=code not in (None, 0), exit_code=code)
-        if end.reason == "timed_out":
+        if end.reason is EndReason.TIMED_OUT:
             return Ended(end.message or "session timed out", error=True)
-        if end.reason == "terminated":
+        if end.reason is EndReason.TERMINATED:
             return Ended("session terminated")
         return Ended(end.message or "session failed", error=True)
 

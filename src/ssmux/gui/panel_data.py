@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ssmux.gui.panel_model import UNGROUPED, GroupInfo, GroupStatus, PanelData, PanelTarget
+from ssmux.sync.instance import addresses as instance_addresses
 
 if TYPE_CHECKING:
-    from ssmux.core.inventory import Inventory, PairStatus
     from ssmux.core.models import ProfileBook, Settings
-    from ssmux.core.targets import Target
+    from ssmux.sync.inventory import Inventory, PairStatus
+    from ssmux.sync.targets import Target
 
 
 def saved_group_key(name: str | None) -> str:
@@ -65,7 +66,7 @@ def panel_target(target: Target) -> PanelTarget:
         key = f"synced:{target.aws_profile}/{target.region}/{target.instance_id}"
         group = synced_group_key(target.aws_profile or "", target.region or "")
         tags = tuple(f"{k}={v}" for k, v in sorted(target.tags.items()) if k != "Name")
-    addresses = tuple(a for a in (target.private_ip, target.public_ip, target.private_dns) if a)
+    addresses = tuple(address for address in instance_addresses(target) if address)
     return PanelTarget(
         key=key,
         name=target.name,
@@ -122,8 +123,8 @@ def load_panel_data(inventory: Inventory | None = None) -> PanelData:
         StoreError: A file of ours cannot be read.
     """
     from ssmux.core import store
-    from ssmux.core.inventory import Inventory
-    from ssmux.core.targets import merge
+    from ssmux.sync.inventory import Inventory
+    from ssmux.sync.targets import merge
 
     inventory = inventory or Inventory()
     book = store.load_profiles()

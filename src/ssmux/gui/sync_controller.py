@@ -1,6 +1,6 @@
 """The app's side of a sync: one at a time, live progress per pair, cancel, and errors kept for the panel.
 
-The engine (:func:`ssmux.core.sync.sync_pairs`) runs in a worker thread (it blocks on AWS calls), and calls
+The engine (:func:`ssmux.sync.engine.sync_pairs`) runs in a worker thread (it blocks on AWS calls), and calls
 our progress callback from its own threads; each event hops onto the event loop with
 ``call_soon_threadsafe`` and updates :attr:`SyncController.progress`. Pages listen on :attr:`changed` and
 redraw at most every :data:`REFRESH_SECONDS`, so a pair that fetches hundreds of pages does not flood the
@@ -20,8 +20,8 @@ from ssmux.errors import SsmuxError
 from ssmux.gui.hub import Hub
 
 if TYPE_CHECKING:
-    from ssmux.core.sync import SyncEvent, SyncResult
     from ssmux.gui.services import PanelSource
+    from ssmux.sync.engine import SyncEvent, SyncResult
 
 PairState = Literal["queued", "running", "ok", "error", "cancelled"]
 REFRESH_SECONDS = 0.1
@@ -66,7 +66,7 @@ class SyncController:
 
     Args:
         panel: Reloaded when a sync ends.
-        sync_function: The engine (``ssmux.core.sync.sync_pairs``); replaceable for the benchmark.
+        sync_function: The engine (``ssmux.sync.engine.sync_pairs``); replaceable for the benchmark.
     """
 
     def __init__(self, panel: PanelSource, sync_function: SyncFunction | None = None) -> None:
@@ -90,7 +90,7 @@ class SyncController:
         from nicegui import run
 
         from ssmux.core import store
-        from ssmux.core.sync import pairs_to_sync
+        from ssmux.sync.engine import pairs_to_sync
 
         settings = await run.io_bound(store.load_settings)
         if settings is None:
@@ -115,8 +115,8 @@ class SyncController:
         """
         from nicegui import run
 
-        from ssmux.core.inventory import Inventory
-        from ssmux.core.sync import sync_pairs
+        from ssmux.sync.engine import sync_pairs
+        from ssmux.sync.inventory import Inventory
 
         if self.running:
             raise SsmuxError("a sync is already running: wait for it to finish or cancel it")

@@ -4,8 +4,9 @@ Modules:
 
 * :mod:`~ssmux.protocol.messages` - the binary ClientMessage codec and its enums.
 * :mod:`~ssmux.protocol.payloads` - JSON payloads (token, ack, size, channel_closed, flags, exit code).
-* :mod:`~ssmux.protocol.handshake` - handshake payloads (request, response, complete, KMS challenge);
-  also re-exported from ``payloads``.
+* :mod:`~ssmux.protocol.handshake` - handshake payloads (request, response, complete, KMS challenge),
+  the session types and the KMS encryption context; also re-exported from ``payloads``.
+* :mod:`~ssmux.protocol.states` - how each end starts a session, as state/trigger tables.
 * :mod:`~ssmux.protocol.channel` - reliability shared by both ends (sequence numbers, acks, resend).
 * :mod:`~ssmux.protocol.chunking` - cutting data into <= 1024-byte payloads, UTF-8 kept whole.
 * :mod:`~ssmux.protocol.events` - every event dataclass (also importable from ``client``/``agent``).
@@ -13,7 +14,8 @@ Modules:
 * :mod:`~ssmux.protocol.agent` - :class:`AgentSession`, the service + agent state machine (emulator).
 * :mod:`~ssmux.protocol.crypto` - AES-256-GCM with the KMS data-key halves.
 * :mod:`~ssmux.protocol.smux` - smux v1 frames and sessions for mux port forwarding.
-* :mod:`~ssmux.protocol.versions` - version rules that pick port-forwarding modes and keepalives.
+* :mod:`~ssmux.protocol.versions` - version rules that pick port-forwarding modes and keepalives, and
+  the versions ssmux reports and assumes.
 * :mod:`~ssmux.protocol.errors` - :class:`ProtocolError` and its subclasses.
 
 No module here does I/O, reads a clock or imports asyncio: callers pass ``now`` and id factories in.

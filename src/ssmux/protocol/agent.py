@@ -6,7 +6,8 @@ itself (``channel_closed``, ``pause_publication``/``start_publication``). The em
 client's binary frames (:meth:`AgentSession.receive`), writes :meth:`AgentSession.data_to_send` to the
 websocket, calls :meth:`AgentSession.tick` about every 100 ms, and reacts to events.
 
-Session start (§6.1, §6.2):
+Session start (§6.1, §6.2; the states and what moves them are the table
+:data:`~ssmux.protocol.states.AGENT_TABLE`, what each state reads :data:`~ssmux.protocol.states.AGENT_READS`):
 
 * **Legacy** (``handshake=False``; the default for a shell without KMS): established at once; output can
   be sent right away and fixes the session type on the client.
@@ -53,7 +54,8 @@ from ssmux.protocol.events import (
     ResendLimitReached,
     Resize,
 )
-from ssmux.protocol.messages import ClientMessage, MessageType, PayloadType, PortFlag
+from ssmux.protocol.handshake import LOCAL_PORT_FORWARDING, kms_encryption_context
+from ssmux.protocol.messages import ACK_FLAGS, ClientMessage, MessageType, PayloadType, PortFlag
 from ssmux.protocol.payloads import (
     ActionStatus,
     ActionType,
@@ -70,6 +72,7 @@ from ssmux.protocol.payloads import (
     encode_flag,
     format_created_date,
 )
+from ssmux.protocol.states import AGENT_READS, AGENT_TABLE, AgentState, AgentTrigger
 from ssmux.protocol.versions import (
     SMUX_KEEPALIVE_OFF_AFTER_CLIENT,
     client_greater_than,
@@ -99,7 +102,6 @@ HANDSHAKE_TIMEOUT = 15.0
 _CHALLENGE_SIZE = 64
 _KMS_CHALLENGE_SIZE = 16
 _REQUIRES_HANDSHAKE = frozenset({SessionType.NON_INTERACTIVE_COMMANDS, SessionType.PORT})
-LOCAL_PORT_FORWARDING = "LocalPortForwarding"
 
 
 class KmsDecrypter(Protocol):
@@ -113,12 +115,6 @@ class KmsDecrypter(Protocol):
     def decrypt(self, ciphertext_blob: bytes, encryption_context: dict[str, str]) -> bytes:
         """Return the 64-byte plaintext data key; raise anything on failure (it fails the handshake)."""
         ...
-
-
-_HANDSHAKE = "handshake"
-_CHALLENGE = "challenge"
-_ESTABLISHED = "established"
-_FAILED = "failed"
 
 
 class AgentSession:
@@ -207,9 +203,11 @@ class AgentSession:
         self._held: list[tuple[int, bytes]] = []
         self._stdout = Utf8Chunker()
         self._stderr = Utf8Chunker()
-        self._state = _ESTABLISHED
+        self._state = AGENT_TABLE.initial
         if handshake:
             self._start_handshake(now)
+        else:
+            self._advance(AgentTrigger.START_LEGACY)
 
     # ------------------------------------------------------------------------------- state
 
@@ -225,14 +223,19 @@ class AgentSession:
             self._channel.redeliver()
 
     @property
+    def state(self) -> AgentState:
+        """Where the session is in starting (see :data:`~ssmux.protocol.states.AGENT_TABLE`)."""
+        return self._state
+
+    @property
     def established(self) -> bool:
         """True once output flows: at once for a legacy session, after HandshakeComplete otherwise."""
-        return self._state == _ESTABLISHED
+        return self._state is AgentState.ESTABLISHED
 
     @property
     def failed(self) -> bool:
         """True after :class:`HandshakeFailed`."""
-        return self._state == _FAILED
+        return self._state is AgentState.FAILED
 
     @property
     def encrypted(self) -> bool:
@@ -283,7 +286,11 @@ class AgentSession:
         """Run the resend timer and the handshake timeout; call about every 100 ms."""
         self._now = now
         if self._deadline is not None and now > self._deadline:
-            waiting = "HandshakeResponse" if self._state == _HANDSHAKE else "encryption challenge response"
+            waiting = (
+                "HandshakeResponse"
+                if self._state is AgentState.AWAITING_RESPONSE
+                else "encryption challenge response"
+            )
             self._fail(f"Handshake timed out waiting for the {waiting} after {self._timeout:g} s")
         self._channel.tick(now)
 
@@ -355,7 +362,7 @@ class AgentSession:
             created_date=self._wall_ms(),
             payload_type=PayloadType.UNDEFINED,
             sequence_number=0,
-            flags=3,
+            flags=ACK_FLAGS,
         ).serialize()
 
     def pause_message(self) -> bytes:
@@ -380,8 +387,8 @@ class AgentSession:
         if not data:
             return
         self._now = now
-        if self._state != _ESTABLISHED:
-            if self._state != _FAILED:
+        if not self.established:
+            if not self.failed:
                 self._held.append((payload_type, data))
             return
         if self.session_type == SessionType.PORT or payload_type not in (
@@ -411,33 +418,34 @@ class AgentSession:
             kms_request = KmsEncryptionRequest(self._kms.key_id, self._kms_challenge)
         properties = self.properties if self.session_type == SessionType.PORT else None
         request = HandshakeRequest.build(self.agent_version, self.session_type, properties, kms_request)
-        self._state = _HANDSHAKE
+        self._advance(AgentTrigger.START_HANDSHAKE)
         self._deadline = now + self._timeout
         self._channel.send_stream(PayloadType.HANDSHAKE_REQUEST, request.to_json(), now)
 
     def _is_ready(self, message: ClientMessage) -> bool:
         # During the handshake everything is taken (answers processed, other data acked and dropped).
-        return self._state != _ESTABLISHED or self._ready
+        return not self.established or self._ready
+
+    def _advance(self, trigger: AgentTrigger) -> None:
+        self._state = AGENT_TABLE.next_state(self._state, trigger)
 
     def _deliver(self, message: ClientMessage) -> None:
         kind = message.payload_type
-        if self._state == _HANDSHAKE:
-            if kind == PayloadType.HANDSHAKE_RESPONSE:
-                self._on_handshake_response(message.payload)
-        elif self._state == _CHALLENGE:
-            if kind == PayloadType.ENC_CHALLENGE_RESPONSE:
-                self._on_challenge_response(message.payload)
-        elif self._state == _ESTABLISHED:
-            if kind == PayloadType.OUTPUT:
-                data = self._cipher.decrypt(message.payload) if self._cipher is not None else message.payload
-                if data:
-                    self._channel.emit(Input(data))
-            elif kind == PayloadType.SIZE:
-                size = SizeData.from_json(message.payload)
-                self._channel.emit(Resize(size.cols, size.rows))
-            elif kind == PayloadType.FLAG:
-                self._channel.emit(FlagReceived(decode_flag(message.payload)))
-            # Late handshake answers and unknown payload types are dropped, as the agent does.
+        if kind not in AGENT_READS[self._state]:
+            return  # acked and thrown away: data during the handshake, late answers, unknown types
+        if kind == PayloadType.HANDSHAKE_RESPONSE:
+            self._on_handshake_response(message.payload)
+        elif kind == PayloadType.ENC_CHALLENGE_RESPONSE:
+            self._on_challenge_response(message.payload)
+        elif kind == PayloadType.OUTPUT:
+            data = self._cipher.decrypt(message.payload) if self._cipher is not None else message.payload
+            if data:
+                self._channel.emit(Input(data))
+        elif kind == PayloadType.SIZE:
+            size = SizeData.from_json(message.payload)
+            self._channel.emit(Resize(size.cols, size.rows))
+        elif kind == PayloadType.FLAG:
+            self._channel.emit(FlagReceived(decode_flag(message.payload)))
 
     def _on_handshake_response(self, payload: bytes) -> None:
         try:
@@ -454,7 +462,7 @@ class AgentSession:
                 )
                 return
         if self._kms is None:
-            self._complete()
+            self._complete(AgentTrigger.RESPONSE_OK)
             return
         kms_results = [a for a in response.processed_actions if a.action_type == ActionType.KMS_ENCRYPTION]
         if not kms_results:
@@ -468,9 +476,9 @@ class AgentSession:
         if self._require_challenge and not acknowledged:
             self._fail("client did not acknowledge the KMS challenge")
             return
-        context = {"aws:ssm:SessionId": self.session_id, "aws:ssm:TargetId": self.target}
-        if acknowledged and self._kms_challenge is not None:
-            context["aws:ssm:RandomChallenge"] = self._kms_challenge
+        context = kms_encryption_context(
+            self.session_id, self.target, self._kms_challenge if acknowledged else None
+        )
         try:
             plaintext = self._kms.decrypt(blob, context)
         except Exception as error:  # any KMS failure fails the handshake, never the emulator
@@ -484,7 +492,7 @@ class AgentSession:
         self._cipher = cipher
         self._challenge_plain = self._token_bytes(_CHALLENGE_SIZE)
         challenge = EncryptionChallenge(cipher.encrypt(self._challenge_plain))
-        self._state = _CHALLENGE
+        self._advance(AgentTrigger.RESPONSE_OK_KMS)
         self._deadline = self._now + self._timeout
         self._channel.send_stream(PayloadType.ENC_CHALLENGE_REQUEST, challenge.to_json(), self._now)
 
@@ -498,15 +506,15 @@ class AgentSession:
         if answer != self._challenge_plain:
             self._fail("encryption challenge response does not match the challenge")
             return
-        self._complete()
+        self._complete(AgentTrigger.CHALLENGE_OK)
 
-    def _complete(self) -> None:
+    def _complete(self, trigger: AgentTrigger) -> None:
         elapsed_ns = max(0, int((self._now - self._started) * 1e9))
         message = KMS_CUSTOMER_MESSAGE if self._cipher is not None else ""
         self._channel.send_stream(
             PayloadType.HANDSHAKE_COMPLETE, HandshakeComplete(elapsed_ns, message).to_json(), self._now
         )
-        self._state = _ESTABLISHED
+        self._advance(trigger)
         self._deadline = None
         self._channel.emit(HandshakeDone(self.client_version, self._cipher is not None))
         held, self._held = self._held, []
@@ -514,7 +522,7 @@ class AgentSession:
             self._send(payload_type, data, self._now)
 
     def _fail(self, reason: str) -> None:
-        self._state = _FAILED
+        self._advance(AgentTrigger.FAILURE)
         self._deadline = None
         self._held = []
         self._channel.emit(HandshakeFailed(reason))

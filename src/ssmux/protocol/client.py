@@ -5,7 +5,8 @@ every binary frame to :meth:`ClientSession.receive`, writes :meth:`ClientSession
 binary frames, calls :meth:`ClientSession.tick` about every 100 ms, and handles the events from
 :meth:`ClientSession.next_event`. No sockets, clock or KMS calls live here.
 
-How a session starts (§6):
+How a session starts (§6; the states and what moves them are the table
+:data:`~ssmux.protocol.states.CLIENT_TABLE`):
 
 * **Legacy (no handshake)**: the first ``output_stream_data`` carrying Output fixes the session type to
   ``Standard_Stream`` (:class:`SessionTypeKnown`, then :class:`Output`).
@@ -50,6 +51,7 @@ from ssmux.protocol.events import (
     SessionTypeKnown,
     StdErr,
 )
+from ssmux.protocol.handshake import LOCAL_PORT_FORWARDING, kms_encryption_context
 from ssmux.protocol.messages import ClientMessage, MessageType, PayloadType, PortFlag
 from ssmux.protocol.payloads import (
     ActionStatus,
@@ -67,6 +69,7 @@ from ssmux.protocol.payloads import (
     decode_flag,
     encode_flag,
 )
+from ssmux.protocol.states import CLIENT_TABLE, ClientState, ClientTrigger
 from ssmux.protocol.versions import (
     SMUX_KEEPALIVE_OFF_AFTER_AGENT,
     TERMINATE_FLAG_AGENT_AFTER,
@@ -96,7 +99,6 @@ __all__ = [
 
 #: Session types the client can run (the three shell-like ones share one handler, §6.3).
 KNOWN_SESSION_TYPES = frozenset(SessionType)
-LOCAL_PORT_FORWARDING = "LocalPortForwarding"
 
 
 _HANDSHAKE_PAYLOADS = frozenset(
@@ -165,8 +167,7 @@ class ClientSession:
         self._session_type: str | None = None
         self._requested_type: str | None = None
         self._properties: dict[str, Any] = {}
-        self._established = False
-        self._handshake_seen = False
+        self._state = CLIENT_TABLE.initial
         self._kms_request: KmsEncryptionRequest | None = None
         self._kms_context: dict[str, str] = {}
         self._pending_results: list[ProcessedClientAction] = []
@@ -206,9 +207,14 @@ class ClientSession:
         return self._agent_version
 
     @property
+    def state(self) -> ClientState:
+        """Where the session is in starting (see :data:`~ssmux.protocol.states.CLIENT_TABLE`)."""
+        return self._state
+
+    @property
     def established(self) -> bool:
         """True once the session type is known and input is sent as it comes."""
-        return self._established
+        return self._state is ClientState.ESTABLISHED
 
     @property
     def encrypted(self) -> bool:
@@ -277,7 +283,7 @@ class ClientSession:
     def tick(self, now: float) -> None:
         """Run the resend timer; call about every 100 ms."""
         self._now = now
-        if self._established:
+        if self.established:
             self._flush_held(now)
         self._channel.tick(now)
 
@@ -288,7 +294,7 @@ class ClientSession:
 
     def data_to_send(self) -> list[bytes]:
         """Binary frames to write, in order."""
-        if self._established:
+        if self.established:
             self._flush_held(self._now)
         return self._channel.data_to_send()
 
@@ -324,8 +330,8 @@ class ClientSession:
             LocalProtocolError: no KMS key was requested, or it was already answered.
             CryptoError: ``plaintext`` is not 64 bytes (nothing is sent; call :meth:`kms_failed`).
         """
-        if self._kms_request is None:
-            raise LocalProtocolError("no KMS data key was requested")
+        next_state = self._check(ClientTrigger.DATA_KEY)
+        assert self._kms_request is not None  # REQUESTED lasts past a call only while a key is wanted
         # Imported here: the cryptography bindings cost start-up time, and most sessions have no KMS.
         from ssmux.protocol.crypto import PayloadCipher
 
@@ -333,6 +339,7 @@ class ClientSession:
         acknowledged = True if self._acknowledge_challenge and self._kms_request.challenge else None
         self._cipher = cipher
         self._kms_request = None
+        self._state = next_state
         self._now = now
         self._pending_results.append(
             ProcessedClientAction.kms_result(ciphertext_blob, challenge_acknowledged=acknowledged)
@@ -345,8 +352,7 @@ class ClientSession:
         Raises:
             LocalProtocolError: no KMS key was requested, or it was already answered.
         """
-        if self._kms_request is None:
-            raise LocalProtocolError("no KMS data key was requested")
+        self._state = self._check(ClientTrigger.KMS_FAILED)
         self._kms_request = None
         self._pending_results.append(
             ProcessedClientAction(ActionType.KMS_ENCRYPTION, ActionStatus.FAILED, None, error)
@@ -356,7 +362,7 @@ class ClientSession:
     # ------------------------------------------------------------------------------ internals
 
     def _send(self, payload_type: int, payload: bytes, now: float) -> None:
-        if not self._established:
+        if not self.established:
             self._held.append((payload_type, payload))
             return
         if payload_type != PayloadType.SIZE:
@@ -377,9 +383,17 @@ class ClientSession:
         else:
             self._channel.send_stream(payload_type, payload, now)
 
+    def _check(self, trigger: ClientTrigger) -> ClientState:
+        """The state ``trigger`` leads to; raises if the table does not allow it here."""
+        return CLIENT_TABLE.next_state(self._state, trigger)
+
+    def _advance(self, trigger: ClientTrigger) -> bool:
+        """Move by the table; True if the state changed (False: allowed, and nothing to do)."""
+        before, self._state = self._state, self._check(trigger)
+        return self._state is not before
+
     def _establish(self, session_type: str) -> None:
         self._session_type = session_type
-        self._established = True
         # What was held goes out on the next send, tick or data_to_send(): a transport that answers
         # SessionTypeKnown with a resize thus sends Size first, as the plugin does (§6.1).
         self._channel.emit(SessionTypeKnown(session_type, dict(self._properties)))
@@ -400,7 +414,7 @@ class ClientSession:
             data = message.payload
             if self._cipher is not None:
                 data = self._cipher.decrypt(data)
-            if not self._established and not self._handshake_seen:
+            if self._advance(ClientTrigger.STREAM_DATA):
                 # Legacy session: the first Output fixes the session type (§6.1).
                 self._establish(SessionType.STANDARD_STREAM)
             if kind == PayloadType.OUTPUT:
@@ -414,9 +428,8 @@ class ClientSession:
         # Other payload types (Size, Parameter, Error, ...) never come from an agent; ignore them.
 
     def _on_handshake_request(self, request: HandshakeRequest) -> None:
-        if self._handshake_seen:
+        if not self._advance(ClientTrigger.HANDSHAKE_REQUEST):
             return  # a second request (e.g. redelivered after a reconnect) changes nothing
-        self._handshake_seen = True
         self._agent_version = request.agent_version
         results: list[ProcessedClientAction] = []
         problems: list[str] = []
@@ -467,9 +480,9 @@ class ClientSession:
             )
         )
         if kms_request is not None and not problems:
-            context = {"aws:ssm:SessionId": self.session_id, "aws:ssm:TargetId": self.target}
-            if self._acknowledge_challenge and kms_request.challenge:
-                context["aws:ssm:RandomChallenge"] = kms_request.challenge
+            # The response waits in REQUESTED for provide_data_key() or kms_failed().
+            challenge = kms_request.challenge if self._acknowledge_challenge else None
+            context = kms_encryption_context(self.session_id, self.target, challenge)
             self._kms_context = context
             self._channel.emit(KmsKeyRequested(kms_request.kms_key_id, dict(context)))
             return
@@ -480,6 +493,7 @@ class ClientSession:
                     ActionType.KMS_ENCRYPTION, ActionStatus.FAILED, None, "session type could not be set"
                 )
             )
+        self._advance(ClientTrigger.REJECTED if problems else ClientTrigger.RESPONSE_SENT)
         self._send_handshake_response(self._now)
         if problems:
             raise HandshakeError("; ".join(problems))
@@ -491,16 +505,20 @@ class ClientSession:
         self._channel.send_stream(PayloadType.HANDSHAKE_RESPONSE, response.to_json(), now)
 
     def _on_challenge(self, challenge: EncryptionChallenge) -> None:
-        if self._cipher is None:
-            raise HandshakeError("the agent sent an encryption challenge before a KMS data key was set up")
+        # Allowed only once a data key was given (KEYED): before it the table raises HandshakeError.
+        self._advance(ClientTrigger.ENC_CHALLENGE)
+        assert self._cipher is not None  # set on the way into KEYED
         plain = self._cipher.decrypt(challenge.challenge)
         answer = EncryptionChallenge(self._cipher.encrypt(plain))
         self._channel.send_stream(PayloadType.ENC_CHALLENGE_RESPONSE, answer.to_json(), self._now)
 
     def _on_handshake_complete(self, complete: HandshakeComplete) -> None:
-        if self._established:
-            return
+        next_state = self._check(ClientTrigger.HANDSHAKE_COMPLETE)
+        if next_state is self._state:
+            return  # already established
         self._channel.emit(HandshakeCompleted(complete.customer_message))
         if self._requested_type is None:
+            self._advance(ClientTrigger.REJECTED)
             raise HandshakeError("Cannot perform start session: unable to determine SessionType")
+        self._state = next_state
         self._establish(self._requested_type)

@@ -25,6 +25,10 @@ from ssmux.protocol._json import (
 from ssmux.protocol.errors import MalformedPayload
 
 __all__ = [
+    "KMS_CONTEXT_CHALLENGE",
+    "KMS_CONTEXT_SESSION_ID",
+    "KMS_CONTEXT_TARGET_ID",
+    "LOCAL_PORT_FORWARDING",
     "ActionStatus",
     "ActionType",
     "EncryptionChallenge",
@@ -36,6 +40,7 @@ __all__ = [
     "RequestedClientAction",
     "SessionType",
     "SessionTypeRequest",
+    "kms_encryption_context",
 ]
 
 
@@ -46,6 +51,25 @@ class SessionType(StrEnum):
     INTERACTIVE_COMMANDS = "InteractiveCommands"
     NON_INTERACTIVE_COMMANDS = "NonInteractiveCommands"
     PORT = "Port"
+
+
+#: The ``type`` property of a Port session that forwards a local port (§8.1): the one port session
+#: type that may run smux; any other value is a plain stream.
+LOCAL_PORT_FORWARDING = "LocalPortForwarding"
+
+#: Keys of the KMS encryption context both ends give GenerateDataKey/Decrypt (§9).
+KMS_CONTEXT_SESSION_ID = "aws:ssm:SessionId"
+KMS_CONTEXT_TARGET_ID = "aws:ssm:TargetId"
+#: Added only when the client acknowledges the agent's KMS challenge.
+KMS_CONTEXT_CHALLENGE = "aws:ssm:RandomChallenge"
+
+
+def kms_encryption_context(session_id: str, target: str, challenge: str | None = None) -> dict[str, str]:
+    """The KMS encryption context of a session (§9); ``challenge`` only when it was acknowledged."""
+    context = {KMS_CONTEXT_SESSION_ID: session_id, KMS_CONTEXT_TARGET_ID: target}
+    if challenge:
+        context[KMS_CONTEXT_CHALLENGE] = challenge
+    return context
 
 
 class ActionType(StrEnum):

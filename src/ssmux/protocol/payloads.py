@@ -39,6 +39,9 @@ from ssmux.protocol.handshake import (
 from ssmux.protocol.messages import MessageType, PortFlag
 
 __all__ = [
+    "AGENT_SESSION_TERMINATING",
+    "DATA_CHANNEL_PATH",
+    "DATA_CHANNEL_SERVICE",
     "AcknowledgeContent",
     "ActionStatus",
     "ActionType",
@@ -61,6 +64,15 @@ __all__ = [
     "encode_flag",
     "format_created_date",
 ]
+
+#: The SigV4 service name a StreamUrl is signed for, and MGS's host prefix (the plugin's
+#: ``config.ServiceName``, §1).
+DATA_CHANNEL_SERVICE = "ssmmessages"
+#: The path of a StreamUrl before the session id: ``/v1/data-channel/<session-id>?...`` (§2).
+DATA_CHANNEL_PATH = "/v1/data-channel/"
+
+#: The ``agent_session_state`` SessionState an agent sends as it ends (``mgsContracts.SessionStatus``).
+AGENT_SESSION_TERMINATING = "Terminating"
 
 _FLAG = struct.Struct(">I")
 _EXIT_CODE = re.compile(rb"\s*EXIT_CODE:\s*(-?\d{1,19})\s*")
@@ -246,7 +258,7 @@ class ChannelClosedContent:
 
 @dataclass(frozen=True, slots=True)
 class AgentSessionState:
-    """Payload of ``agent_session_state`` (agent → MGS only, §4.1)."""
+    """Payload of ``agent_session_state`` (agent → MGS only, §4.1); see :data:`AGENT_SESSION_TERMINATING`."""
 
     session_id: str
     session_state: str

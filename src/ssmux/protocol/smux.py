@@ -35,6 +35,7 @@ __all__ = [
     "CMD_PSH",
     "CMD_SYN",
     "CMD_UPD",
+    "KEEPALIVE_INTERVAL",
     "MAX_FRAME_SIZE",
     "SMUX_VERSION",
     "SmuxEvent",
@@ -54,6 +55,8 @@ CMD_UPD = 4
 #: Largest data part of one frame (the plugin's and agent's MaxFrameSize).
 MAX_FRAME_SIZE = 32768
 HEADER_SIZE = 8
+#: Seconds between keepalive NOPs, when keepalive is on (xtaci/smux KeepAliveInterval; §8.4).
+KEEPALIVE_INTERVAL = 10.0
 _UPD_SIZE = 8
 _HEADER = struct.Struct("<BBHI")
 

@@ -15,10 +15,14 @@ asks for a client at least 1.1.70, and an agent that old has no smux at all, wha
 from __future__ import annotations
 
 __all__ = [
+    "DEFAULT_AGENT_VERSION",
+    "LAST_PLUGIN_WITHOUT_ENV_VAR",
     "MUX_AGENT_AFTER",
     "MUX_CLIENT_MIN",
+    "PLUGIN_VERSION",
     "SMUX_KEEPALIVE_OFF_AFTER_AGENT",
     "SMUX_KEEPALIVE_OFF_AFTER_CLIENT",
+    "START_SESSION_RESPONSE_ENV_VAR",
     "TERMINATE_FLAG_AGENT_AFTER",
     "agent_greater_than",
     "client_at_least",
@@ -26,6 +30,16 @@ __all__ = [
     "parse_version",
     "uses_mux_port_forwarding",
 ]
+
+#: The version ssmux's native client reports: as ``ClientVersion`` to the agent and as
+#: ``session-manager-plugin --version`` from the drop-in. Each threshold it passes changes behaviour
+#: (§2, §8, §11): >= 1.1.70 the agent speaks smux for port forwarding (we do too); > 1.2.295
+#: NonInteractiveCommands keep stdout and stderr apart with no upgrade notice; > 1.2.331.0 the agent turns
+#: smux keepalive off; > 1.2.497.0 the aws CLI passes the token in an environment variable. The client
+#: behaves like plugin 1.2.835.0: signed dial (1.2.764.0), the new StreamUrl adopted on resume.
+PLUGIN_VERSION = "1.2.835.0"
+#: The AgentVersion the emulated agent announces unless a scenario says otherwise (smux, no keepalive).
+DEFAULT_AGENT_VERSION = "3.3.987.0"
 
 #: The plugin uses smux for LocalPortForwarding only with an agent newer than this.
 MUX_AGENT_AFTER = "3.0.196.0"
@@ -37,6 +51,11 @@ SMUX_KEEPALIVE_OFF_AFTER_AGENT = "3.1.1511.0"
 SMUX_KEEPALIVE_OFF_AFTER_CLIENT = "1.2.331.0"
 #: The plugin sends the TerminateSession flag (instead of calling the API) to an agent newer than this.
 TERMINATE_FLAG_AGENT_AFTER = "2.3.722.0"
+#: The aws CLI hands StartSession's response to a plugin newer than this in an environment variable
+#: (named by the argument) instead of on the command line.
+LAST_PLUGIN_WITHOUT_ENV_VAR = "1.2.497.0"
+#: That environment variable's name; the drop-in reads it (or a name starting with it).
+START_SESSION_RESPONSE_ENV_VAR = "AWS_SSM_START_SESSION_RESPONSE"
 
 
 def parse_version(text: str | None) -> tuple[int, ...] | None:

@@ -25,11 +25,12 @@ import contextlib
 import sys
 from typing import Any
 
+from ssmux.protocol.smux import KEEPALIVE_INTERVAL
+
 #: Local reads per connection; the session cuts them into 1024-byte messages.
 READ_SIZE = 32768
 #: Bytes waiting for a slow local reader above which the session stops taking output (the agent resends).
 HIGH_WATER = 1 << 20
-KEEPALIVE_INTERVAL = 10.0
 
 
 class PortFrontend:

@@ -44,13 +44,13 @@ import contextlib
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ssmux.errors import AwsError, SessionError, SsmuxError
 from ssmux.sessions import PLUGIN_VERSION
 from ssmux.sessions.api import SessionApi, StartedSession
 from ssmux.sessions.backends import SessionRequest
+from ssmux.sessions.ending import EndReason, SessionEnd
 
 OPEN_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 2.0
@@ -82,22 +82,6 @@ def client_id() -> str:
     if _client_id is None:
         _client_id = str(uuid.uuid4())
     return _client_id
-
-
-@dataclass(frozen=True)
-class SessionEnd:
-    """How a session ended.
-
-    Attributes:
-        reason: ``closed`` (channel_closed from the service), ``timed_out`` (ResumeSession gave no
-            token), ``terminated`` (ended here with TerminateSession), or ``error``.
-        message: the channel_closed Output text, or what went wrong.
-        error: the error to report for ``error``.
-    """
-
-    reason: str
-    message: str = ""
-    error: SsmuxError | None = None
 
 
 class NativeSession:
@@ -244,14 +228,14 @@ class NativeSession:
     async def terminate(self) -> None:
         """End the session: ``TerminateSession`` on the service, then close here."""
         if not self.closed:
-            self._finish(SessionEnd("terminated"))
+            self._finish(SessionEnd(EndReason.TERMINATED))
             await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
         await self.close()
 
     async def close(self) -> None:
         """Stop pumping and close the websocket (the session itself is left to the service)."""
         if not self.closed:
-            self._finish(SessionEnd("terminated"))
+            self._finish(SessionEnd(EndReason.TERMINATED))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -380,7 +364,7 @@ class NativeSession:
             if self.closed:
                 return
             if self._hanging_up:
-                self._finish(SessionEnd("terminated"))
+                self._finish(SessionEnd(EndReason.TERMINATED))
                 return
             await self._resume()
 
@@ -409,7 +393,7 @@ class NativeSession:
             try:
                 resumed = await asyncio.to_thread(self.api.resume_session, self.session_id)
                 if resumed is None:
-                    self._finish(SessionEnd("timed_out", f"Session: {self.session_id} timed out."))
+                    self._finish(SessionEnd(EndReason.TIMED_OUT, f"Session: {self.session_id} timed out."))
                     return
                 if resumed.stream_url:
                     self.stream_url = resumed.stream_url
@@ -524,7 +508,7 @@ class NativeSession:
                 self._fail(f"session {self.session_id}: local side failed: {type(error).__name__}: {error}")
                 return
             if isinstance(event, ChannelClosed):
-                self._finish(SessionEnd("closed", event.output))
+                self._finish(SessionEnd(EndReason.CLOSED, event.output))
                 return
 
     async def _generate_data_key(self, event: Any) -> None:
@@ -570,7 +554,7 @@ class NativeSession:
             self._fail(f"session {self.session_id}: {task.get_name()} failed: {_describe(error)}")
 
     def _fail(self, message: str) -> None:
-        self._finish(SessionEnd("error", message, SessionError(message)))
+        self._finish(SessionEnd(EndReason.ERROR, message, SessionError(message)))
 
     def _finish(self, end: SessionEnd) -> None:
         if not self._ended.done():

@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ssmux.errors import BackendUnavailable
+from ssmux.protocol.versions import LAST_PLUGIN_WITHOUT_ENV_VAR as LAST_VERSION_WITHOUT_ENV_VAR
+from ssmux.protocol.versions import START_SESSION_RESPONSE_ENV_VAR as ENV_VAR
 from ssmux.sessions.backends import Launch, SessionRequest, run_in_terminal
 
-ENV_VAR = "AWS_SSM_START_SESSION_RESPONSE"
-LAST_VERSION_WITHOUT_ENV_VAR = "1.2.497.0"
 VERSION_TIMEOUT = 15.0
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 

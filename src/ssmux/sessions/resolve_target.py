@@ -1,7 +1,7 @@
 """TARGET on the command line -> the instance, AWS CLI profile and region a session uses.
 
 TARGET is an instance id, a saved profile name, or a synced display name or Name tag
-(:func:`ssmux.core.targets.find`). Several matches open the picker on a terminal; elsewhere they are an error
+(:func:`ssmux.sync.targets.find`). Several matches open the picker on a terminal; elsewhere they are an error
 that lists the candidates. An instance id nobody knows is used as is, with the settings' default profile and
 region. ``--aws-profile`` and ``--region`` override what the target resolves to.
 
@@ -12,14 +12,13 @@ older than the fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ssmux.core.validation import is_instance_id
 from ssmux.errors import ExitStatus, InvalidValue, NotFound, SsmuxError
 
-_INSTANCE_ID = re.compile(r"^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$")
 MAX_LISTED = 8
 
 
@@ -82,7 +81,7 @@ def resolve_target(
         InvalidValue: several targets match and nobody can be asked.
         Cancelled: the picker was cancelled.
     """
-    from ssmux.core import targets as targets_module
+    from ssmux.sync import targets as targets_module
 
     wanted = text.strip()
     if not wanted:
@@ -91,7 +90,7 @@ def resolve_target(
         targets = targets_module.load_targets(wanted)
     matches = _distinct(targets_module.find(targets, wanted))
     if not matches:
-        if _INSTANCE_ID.match(wanted):
+        if is_instance_id(wanted):
             if settings is None:
                 from ssmux.core.store import load_settings
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from ssmux.errors import AwsError, ExitStatus
 from ssmux.sessions.backends import Backend, SessionRequest, choose
+from ssmux.sessions.ending import EndReason
 from ssmux.sessions.terminal import LocalTerminal
 
 NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
@@ -299,13 +300,14 @@ class Router:
             self.frontend.handle(event)
 
     def _make_frontend(self, session_type: str, properties: dict[str, Any]) -> Any:
+        from ssmux.protocol.handshake import SessionType
         from ssmux.sessions.shell import CommandFrontend, ShellFrontend
 
-        if session_type == "Port":
+        if session_type == SessionType.PORT:
             from ssmux.sessions.forward import PortFrontend
 
             return PortFrontend(self.session, properties, bind=self.bind, local_port=self.local_port)
-        if session_type == "NonInteractiveCommands" and (
+        if session_type == SessionType.NON_INTERACTIVE_COMMANDS and (
             self.kind is Kind.EXEC or not self.terminal.interactive
         ):
             from ssmux.sessions.remote_exec import ExitMarker
@@ -323,7 +325,7 @@ class Router:
         ]
         try:
             end = await session.wait_closed()
-            if end.reason == "error":
+            if end.reason is EndReason.ERROR:
                 # Leave nothing running on the service side of a session that failed here.
                 await asyncio.to_thread(session.api.terminate_session, session.session_id, quiet=True)
         finally:
@@ -335,9 +337,9 @@ class Router:
         return self._finish(end)
 
     def _finish(self, end: Any) -> int:
-        if end.reason == "error":
+        if end.reason is EndReason.ERROR:
             raise end.error
-        if end.reason == "timed_out":
+        if end.reason is EndReason.TIMED_OUT:
             self._notice(f"\n{end.message}\n")
             return 0
         if end.message:

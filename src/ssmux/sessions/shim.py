@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from ssmux.errors import InvalidValue, SessionError
+from ssmux.protocol.versions import START_SESSION_RESPONSE_ENV_VAR as ENV_PREFIX
 from ssmux.sessions import PLUGIN_VERSION
 
-ENV_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
 INSTALLED_MESSAGE = (
     "\nThe Session Manager plugin was installed successfully. Use the AWS CLI to start a session.\n\n"
 )

@@ -17,8 +17,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-#: The SigV4 service name of the data channel (the plugin's ``config.ServiceName``).
-SERVICE = "ssmmessages"
+from ssmux.protocol.payloads import DATA_CHANNEL_SERVICE as SERVICE
 
 #: Query parameters that make a StreamUrl presigned (the plugin's list in ``isPresignedURL``).
 PRESIGNED_PARAMETERS = (

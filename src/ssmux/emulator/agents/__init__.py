@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 
 from ssmux.emulator.agents.base import FAST, REALISTIC, Agent, AgentHost, Pacing
-from ssmux.emulator.sessions import EmulatedSession, SessionType
+from ssmux.emulator.sessions import EmulatedSession
 from ssmux.errors import SessionError
+from ssmux.protocol.handshake import SessionType
 
 __all__ = ["FAST", "REALISTIC", "Agent", "AgentHost", "Pacing", "create_agent", "default_shell"]
 

@@ -27,8 +27,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-#: Largest payload the agent puts in one message (``StreamDataPayloadSize``, spec §5.5).
-MAX_PAYLOAD = 1024
+# The largest payload the agent puts in one message (StreamDataPayloadSize, spec §5.5).
+from ssmux.protocol.chunking import MAX_PAYLOAD_SIZE as MAX_PAYLOAD
 
 #: Bytes read from a pty, pipe or socket at once: the agent's read buffers are ``StreamDataPayloadSize``
 #: bytes (``shell.go`` ``writePump`` and ``setupRoutineToWriteCmdPipelineOutput``, ``port_basic.go``).

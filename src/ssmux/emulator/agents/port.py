@@ -24,15 +24,10 @@ import logging
 
 from ssmux.emulator.agents.base import REALISTIC, SINK_LIMIT, Agent, AgentHost, Pacing
 from ssmux.errors import SessionError
+from ssmux.protocol.handshake import LOCAL_PORT_FORWARDING
+from ssmux.protocol.messages import PortFlag
 
 log = logging.getLogger(__name__)
-
-LOCAL_PORT_FORWARDING = "LocalPortForwarding"
-
-#: Flag values (payload type 10), spec §4.2.
-FLAG_DISCONNECT_TO_PORT = 1
-FLAG_TERMINATE_SESSION = 2
-FLAG_CONNECT_TO_PORT_ERROR = 3
 
 #: Seconds a dial to the destination may take.
 DIAL_TIMEOUT = 10.0
@@ -108,9 +103,9 @@ class BasicPortAgent(Agent):
 
     def on_flag(self, flag: int) -> None:
         """DisconnectToPort closes the connection; TerminateSession ends the session."""
-        if flag == FLAG_DISCONNECT_TO_PORT:
+        if flag == PortFlag.DISCONNECT_TO_PORT:
             self._close_connection()
-        elif flag == FLAG_TERMINATE_SESSION:
+        elif flag == PortFlag.TERMINATE_SESSION:
             self.host.hang_up()
 
     async def stop(self) -> None:

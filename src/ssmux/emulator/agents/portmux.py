@@ -26,14 +26,13 @@ import asyncio
 import logging
 
 from ssmux.emulator.agents.base import REALISTIC, SINK_LIMIT, Agent, AgentHost, Pacing
-from ssmux.emulator.agents.port import FLAG_CONNECT_TO_PORT_ERROR, FLAG_TERMINATE_SESSION, dial
+from ssmux.emulator.agents.port import dial
 from ssmux.protocol.errors import ProtocolError
-from ssmux.protocol.smux import SmuxSession, StreamClosed, StreamData, StreamOpened
+from ssmux.protocol.messages import PortFlag
+from ssmux.protocol.smux import KEEPALIVE_INTERVAL, SmuxSession, StreamClosed, StreamData, StreamOpened
 
 log = logging.getLogger(__name__)
 
-#: Seconds between smux keepalive NOPs (xtaci/smux KeepAliveInterval).
-KEEPALIVE_INTERVAL = 10.0
 #: smux bytes waiting for the pacer before the streams stop reading their destinations: the agent's
 #: Unix socket between the smux server and ``transferDataToMgs`` (Linux's default socket buffer, 208 KiB).
 SMUX_SOCKET_BUFFER = 208 * 1024
@@ -144,7 +143,7 @@ class MuxPortAgent(Agent):
 
     def on_flag(self, flag: int) -> None:
         """TerminateSession ends the session: the agent closes its data channel."""
-        if flag == FLAG_TERMINATE_SESSION:
+        if flag == PortFlag.TERMINATE_SESSION:
             self.host.hang_up()
 
     async def stop(self) -> None:
@@ -199,7 +198,7 @@ class MuxPortAgent(Agent):
         except OSError as error:
             log.info("port session: stream %s: dial failed: %s", stream_id, error)
             if not stream.closed and not self._stopped:
-                self.host.send_flag(FLAG_CONNECT_TO_PORT_ERROR)
+                self.host.send_flag(PortFlag.CONNECT_TO_PORT_ERROR)
                 self._close_stream(stream_id)
             return
         if stream.closed or self._stopped:

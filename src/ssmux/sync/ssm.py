@@ -4,7 +4,7 @@ Why: botocore walks every field of every node against the service model and turn
 ``datetime`` (three per node), under the GIL. With 20 pairs syncing at once that was a fifth of the sync's
 CPU, and CPU is what the pairs queue on. The responses are JSON already, so :func:`install` hooks the
 client's ``before-parse`` event, hands back ``json.loads`` of the body as it is (timestamps stay epoch
-seconds; :func:`ssmux.core.listing.join` takes both forms) and gives botocore an empty document to parse.
+seconds; :func:`ssmux.sync.pair.join` takes both forms) and gives botocore an empty document to parse.
 
 Anything unexpected (an error response, a body that is not a JSON object) is left to botocore as it is.
 """

@@ -15,24 +15,23 @@ threads (sync workers write concurrently; SQLite serialises the writers, ``busy_
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from ssmux.errors import StoreError
+from ssmux.sync.instance import COLUMNS, Instance, pair_group
 
 FILE_NAME = "inventory.sqlite3"
-#: Bump when the tables change, and add a named step to :data:`_MIGRATIONS`.
+#: Bump when the tables change, and add a named step to :data:`_MIGRATIONS` (a new instance column is declared
+#: in :mod:`ssmux.sync.instance` with ``since`` set to the new version, and its step adds it).
 SCHEMA_VERSION = 1
-
-#: ``ping_status`` of an instance that has no SSM agent registration (our value, not AWS's).
-UNMANAGED = "Unmanaged"
 
 #: Seconds a connection waits for another one's lock (SQLite's busy timeout) before giving up.
 BUSY_TIMEOUT = 30.0
@@ -40,62 +39,6 @@ BUSY_TIMEOUT = 30.0
 # One setup at a time in this process: threads (sync workers) opening a fresh cache together would otherwise
 # all try to switch it to WAL at once, and all but one fail (see _enable_wal).
 _SETUP_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One EC2 instance or ``mi-`` managed node as the last sync saw it.
-
-    Attributes:
-        instance_id: ``i-...`` or ``mi-...``.
-        name: the ``Name`` tag (for a managed node: its SSM name), or ``None``.
-        state: EC2 state (``running``, ``stopped``...); ``None`` for a managed node, which has none.
-        platform: ``linux``, ``windows`` or ``macos`` (lower case), or ``""`` if unknown.
-        private_ip / public_ip / private_dns: addresses, ``""`` when absent.
-        availability_zone / vpc_id: placement, ``""`` when absent (managed nodes).
-        launch_time: ISO 8601 UTC, ``""`` when unknown.
-        tags: all tags, ``Name`` included.
-        ssm_managed: the SSM agent has registered this instance (it is in DescribeInstanceInformation).
-        ping_status: ``Online``, ``ConnectionLost``, ``Inactive`` from SSM, or :data:`UNMANAGED`.
-        agent_version: SSM agent version, ``""`` when not managed.
-        aws_profile / region: the pair it was synced from.
-        last_seen: when the sync saw it (epoch seconds).
-    """
-
-    instance_id: str
-    aws_profile: str
-    region: str
-    name: str | None = None
-    state: str | None = None
-    platform: str = ""
-    private_ip: str = ""
-    public_ip: str = ""
-    private_dns: str = ""
-    availability_zone: str = ""
-    vpc_id: str = ""
-    launch_time: str = ""
-    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
-    ssm_managed: bool = False
-    ping_status: str = UNMANAGED
-    agent_version: str = ""
-    last_seen: float = 0.0
-
-    @property
-    def display_name(self) -> str:
-        """``Name (id)``, or the id alone when there is no name."""
-        return f"{self.name} ({self.instance_id})" if self.name else self.instance_id
-
-    @property
-    def group(self) -> str:
-        """The read-only group of its pair: ``profile/region``."""
-        return pair_group(self.aws_profile, self.region)
-
-    def search_text(self) -> str:
-        """What a query matches: name, id, tag values, IPs and DNS name; lower case, one field per line."""
-        fields = [self.display_name, self.instance_id, *self.tags.values()]
-        fields += [self.private_ip, self.public_ip, self.private_dns]
-        # Newline separates fields: a query word never contains whitespace, so it cannot match across two.
-        return "\n".join(value for value in fields if value).lower()
 
 
 @dataclass(frozen=True)
@@ -132,11 +75,6 @@ class PairStatus:
         return self.error_code is not None
 
 
-def pair_group(aws_profile: str, region: str) -> str:
-    """The read-only group name of a pair."""
-    return f"{aws_profile}/{region}"
-
-
 def default_path() -> Path:
     """The cache file in the ssmux data dir (``SSMUX_HOME`` when set)."""
     from ssmux.paths import data_dir
@@ -144,44 +82,25 @@ def default_path() -> Path:
     return data_dir() / FILE_NAME
 
 
-_COLUMNS = (
-    "aws_profile",
-    "region",
-    "instance_id",
-    "name",
-    "state",
-    "platform",
-    "private_ip",
-    "public_ip",
-    "private_dns",
-    "availability_zone",
-    "vpc_id",
-    "launch_time",
-    "tags",
-    "ssm_managed",
-    "ping_status",
-    "agent_version",
-    "last_seen",
-    "search",
-)
+#: The ``instances`` table: the columns of a synced instance (declared in :mod:`ssmux.sync.instance`) and
+#: ``search``, the lower-cased text a query pre-filters on (:meth:`Instance.search_text`).
+_SEARCH = "search"
+_TABLE_COLUMNS = (*(column.name for column in COLUMNS), _SEARCH)
 
-# Built from the constant column names above only; user values always go through ? parameters.
+# Built from the constant column names only; user values always go through ? parameters.
 _INSERT_SQL = (
-    f"INSERT OR REPLACE INTO instances ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+    f"INSERT OR REPLACE INTO instances ({', '.join(_TABLE_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(_TABLE_COLUMNS))})"
 )
-_SELECT_SQL = f"SELECT {', '.join(_COLUMNS[:-1])} FROM instances"  # noqa: S608
+_SELECT_SQL = f"SELECT {', '.join(column.name for column in COLUMNS)} FROM instances"  # noqa: S608
 
 
 def _create_v1(db: sqlite3.Connection) -> None:
+    # The columns of schema 1; a column added later (``since`` > 1) is added by its own step.
+    definitions = [column.sql for column in COLUMNS if column.since == 1]
     db.execute(
-        """CREATE TABLE IF NOT EXISTS instances (
-            aws_profile TEXT NOT NULL, region TEXT NOT NULL, instance_id TEXT NOT NULL,
-            name TEXT, state TEXT, platform TEXT NOT NULL, private_ip TEXT NOT NULL, public_ip TEXT NOT NULL,
-            private_dns TEXT NOT NULL, availability_zone TEXT NOT NULL, vpc_id TEXT NOT NULL,
-            launch_time TEXT NOT NULL, tags TEXT NOT NULL, ssm_managed INTEGER NOT NULL,
-            ping_status TEXT NOT NULL, agent_version TEXT NOT NULL, last_seen REAL NOT NULL,
-            search TEXT NOT NULL,
+        f"""CREATE TABLE IF NOT EXISTS instances (
+            {", ".join(definitions)}, {_SEARCH} TEXT NOT NULL,
             PRIMARY KEY (aws_profile, region, instance_id))"""
     )
     db.execute("CREATE INDEX IF NOT EXISTS instances_by_id ON instances (instance_id)")
@@ -378,7 +297,7 @@ class Inventory:
     ) -> list[Instance]:
         """Cached instances, optionally only those whose search text contains every word (case-insensitive).
 
-        The word filter is a superset-exact pre-filter for :func:`ssmux.core.targets.search`, which ranks.
+        The word filter is a superset-exact pre-filter for :func:`ssmux.sync.targets.search`, which ranks.
 
         Args:
             words: query words; each must occur in the instance's search text.
@@ -438,60 +357,23 @@ def _enable_wal(db: sqlite3.Connection) -> None:
         delay = min(delay * 2, 0.1)
 
 
+# Row conversion, built once from the column declaration: reading 20,000 rows must stay fast for `ls`.
+_ATTRIBUTES = attrgetter(*(column.name for column in COLUMNS))
+_PAIR_AT = tuple(index for index, column in enumerate(COLUMNS) if column.name in ("aws_profile", "region"))
+_TO_SQL = tuple((index, convert) for index, column in enumerate(COLUMNS) if (convert := column.to_sql))
+_FROM_SQL = tuple(column.from_sql for column in COLUMNS)
+
+
 def _to_row(item: Instance, aws_profile: str, region: str) -> tuple[object, ...]:
-    return (
-        aws_profile,
-        region,
-        item.instance_id,
-        item.name,
-        item.state,
-        item.platform,
-        item.private_ip,
-        item.public_ip,
-        item.private_dns,
-        item.availability_zone,
-        item.vpc_id,
-        item.launch_time,
-        json.dumps(dict(item.tags), ensure_ascii=False, sort_keys=True),
-        int(item.ssm_managed),
-        item.ping_status,
-        item.agent_version,
-        item.last_seen,
-        item.search_text(),
-    )
+    values: list[object] = list(_ATTRIBUTES(item))
+    # The pair is the one being replaced, whatever the records say.
+    values[_PAIR_AT[0]], values[_PAIR_AT[1]] = aws_profile, region
+    for index, convert in _TO_SQL:
+        values[index] = convert(values[index])
+    values.append(item.search_text())
+    return tuple(values)
 
 
 def _from_row(row: Sequence[object]) -> Instance:
-    (
-        aws_profile,
-        region,
-        instance_id,
-        name,
-        state,
-        platform,
-        private_ip,
-        public_ip,
-        private_dns,
-        zone,
-        vpc,
-    ) = row[:11]
-    launch_time, tags, managed, ping, agent, seen = row[11:17]
-    return Instance(
-        instance_id=str(instance_id),
-        aws_profile=str(aws_profile),
-        region=str(region),
-        name=None if name is None else str(name),
-        state=None if state is None else str(state),
-        platform=str(platform),
-        private_ip=str(private_ip),
-        public_ip=str(public_ip),
-        private_dns=str(private_dns),
-        availability_zone=str(zone),
-        vpc_id=str(vpc),
-        launch_time=str(launch_time),
-        tags=json.loads(str(tags)),
-        ssm_managed=bool(managed),
-        ping_status=str(ping),
-        agent_version=str(agent),
-        last_seen=float(str(seen)),
-    )
+    # COLUMNS is in Instance's field order.
+    return Instance(*[convert(value) for convert, value in zip(_FROM_SQL, row, strict=True)])

@@ -4,8 +4,9 @@ Why: botocore parses every field of every instance against the service model (bl
 interfaces, metadata options...), about 0.5 ms per instance, under the GIL. A 20,000-instance fleet then
 spends ~10 s of CPU in parsing alone, and 20 pairs syncing at once queue behind each other on it. The sync
 needs a dozen fields, so :func:`install` hooks the client's ``before-parse`` event: the XML is read once with
-the C ElementTree parser, the fields the sync uses are handed back in botocore's own shape (so the paginator
-and :func:`ssmux.core.sync.join` see what they always see), and botocore is given an empty document to parse.
+the C ElementTree parser, the fields the sync uses (the columns of :mod:`ssmux.sync.instance` that say where
+EC2 has them) are handed back in botocore's own shape (so the paginator and :func:`ssmux.sync.pair.join` see
+what they always see), and botocore is given an empty document to parse.
 
 Anything unexpected (an error response, XML that does not parse) is left to botocore as it is.
 """
@@ -16,18 +17,10 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
+from ssmux.sync.instance import EC2_TEXT_COLUMNS
+
 HOOK_ID = "ssmux-lean-describe-instances"
 _EMPTY = b'<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"></DescribeInstancesResponse>'
-
-# (XML child of an instance item, key in botocore's output) for the plain text fields the sync reads.
-_TEXT_FIELDS = (
-    ("instanceId", "InstanceId"),
-    ("platform", "Platform"),
-    ("privateIpAddress", "PrivateIpAddress"),
-    ("ipAddress", "PublicIpAddress"),
-    ("privateDnsName", "PrivateDnsName"),
-    ("vpcId", "VpcId"),
-)
 
 
 def parse_describe_instances(body: bytes) -> dict[str, Any]:
@@ -43,22 +36,20 @@ def parse_describe_instances(body: bytes) -> dict[str, Any]:
         found = element.find(path)
         return found.text if found is not None and found.text else None
 
+    # (path under an instance item, key path in botocore's output) of every text column EC2 gives.
+    fields = [
+        ("/".join(ns + part for part in column.ec2_xml.split("/")), column.ec2) for column in EC2_TEXT_COLUMNS
+    ]
     reservations: list[dict[str, Any]] = []
     for reservation in root.iterfind(f"{ns}reservationSet/{ns}item"):
         instances: list[dict[str, Any]] = []
         # Only direct children are read: network interfaces nest fields of the same names.
         for item in reservation.iterfind(f"{ns}instancesSet/{ns}item"):
             instance: dict[str, Any] = {}
-            for tag, key in _TEXT_FIELDS:
-                value = text(item, ns + tag)
+            for path, keys in fields:
+                value = text(item, path)
                 if value is not None:
-                    instance[key] = value
-            state = text(item, f"{ns}instanceState/{ns}name")
-            if state is not None:
-                instance["State"] = {"Name": state}
-            zone = text(item, f"{ns}placement/{ns}availabilityZone")
-            if zone is not None:
-                instance["Placement"] = {"AvailabilityZone": zone}
+                    _put(instance, keys, value)
             launched = text(item, f"{ns}launchTime")
             if launched is not None:
                 instance["LaunchTime"] = _timestamp(launched)
@@ -75,6 +66,13 @@ def parse_describe_instances(body: bytes) -> dict[str, Any]:
     if token:
         parsed["NextToken"] = token
     return parsed
+
+
+def _put(target: dict[str, Any], keys: tuple[str, ...], value: str) -> None:
+    """Set ``value`` at the key path ``keys`` of ``target`` (``("State", "Name")``: ``["State"]["Name"]``)."""
+    for key in keys[:-1]:
+        target = target.setdefault(key, {})
+    target[keys[-1]] = value
 
 
 def _timestamp(value: str) -> datetime | str:

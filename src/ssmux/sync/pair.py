@@ -5,11 +5,11 @@
 ``DescribeInstanceProperties`` (1000 per page; ``DescribeInstanceInformation``, 50 per page, where that is
 not allowed) side by side, so a pair costs its longest chain of pages, not their sum; :func:`join` then
 merges them: EC2 gives names, addresses and state; SSM gives agent status and the ``mi-`` managed nodes that
-have no EC2 instance. An instance without an SSM
-registration is kept and marked :data:`~ssmux.core.inventory.UNMANAGED`.
+have no EC2 instance. An instance without an SSM registration is kept and marked
+:data:`~ssmux.sync.instance.UNMANAGED`. The three listings share one pagination loop (:func:`_read_pages`).
 
 A pair's failure is its :class:`PairOutcome` (status ``error`` with the AWS code and a message saying what to
-do), never an exception. :mod:`ssmux.core.sync` runs many pairs at once on top of this.
+do), never an exception. :mod:`ssmux.sync.engine` runs many pairs at once on top of this.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ssmux.core.inventory import UNMANAGED, Instance
 from ssmux.errors import AwsError, SsmuxError
+from ssmux.sync.instance import EC2_TEXT_COLUMNS, UNMANAGED, Instance
 
 #: DescribeInstances accepts 5..1000; the largest page means the fewest round trips.
 EC2_PAGE_SIZE = 1000
@@ -138,8 +138,10 @@ def join(
     found: list[Instance] = []
     seen: set[str] = set()
     for ec2 in ec2_instances:
-        instance_id = str(ec2.get("InstanceId") or "")
-        state = str((ec2.get("State") or {}).get("Name") or "")
+        # The text columns EC2 gives (ids, state, addresses, placement), each "" when absent.
+        texts: dict[str, Any] = {column.name: _text_at(ec2, column.ec2) for column in EC2_TEXT_COLUMNS}
+        instance_id = texts["instance_id"]
+        state = texts["state"]
         if not instance_id or instance_id in seen or state == "terminated":
             continue
         if only_running and state != "running":
@@ -148,22 +150,16 @@ def join(
         # Tags can be absent, and a Name tag can be empty: both mean "no name" (the reference hung on these).
         tags = {str(t.get("Key")): str(t.get("Value") or "") for t in ec2.get("Tags") or () if t.get("Key")}
         info = infos.get(instance_id)
-        platform = "windows" if str(ec2.get("Platform") or "").lower() == "windows" else "linux"
+        platform = "windows" if texts["platform"].lower() == "windows" else "linux"
         if info is not None and info.get("PlatformType"):
             platform = str(info["PlatformType"]).lower()
+        texts.update(state=state or None, platform=platform)
         found.append(
             Instance(
-                instance_id=instance_id,
+                **texts,
                 aws_profile=aws_profile,
                 region=region,
                 name=tags.get("Name") or None,
-                state=state or None,
-                platform=platform,
-                private_ip=str(ec2.get("PrivateIpAddress") or ""),
-                public_ip=str(ec2.get("PublicIpAddress") or ""),
-                private_dns=str(ec2.get("PrivateDnsName") or ""),
-                availability_zone=str((ec2.get("Placement") or {}).get("AvailabilityZone") or ""),
-                vpc_id=str(ec2.get("VpcId") or ""),
                 launch_time=_iso(ec2.get("LaunchTime")),
                 tags=tags,
                 ssm_managed=info is not None,
@@ -197,6 +193,14 @@ def join(
     return found
 
 
+def _text_at(record: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """The value at the key path ``keys`` of ``record`` as text, ``""`` when absent."""
+    value: Any = record
+    for key in keys:
+        value = (value or {}).get(key)
+    return str(value or "")
+
+
 def _is_managed_node(instance_id: str, info: Mapping[str, Any]) -> bool:
     return instance_id.startswith("mi-") or info.get("ResourceType") == "ManagedInstance"
 
@@ -204,7 +208,7 @@ def _is_managed_node(instance_id: str, info: Mapping[str, Any]) -> bool:
 def _iso(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, int | float) and not isinstance(value, bool):  # epoch seconds, from ssm_lean
+    if isinstance(value, int | float) and not isinstance(value, bool):  # epoch seconds, from ssmux.sync.ssm
         return datetime.fromtimestamp(value, UTC).isoformat()
     return str(value) if value else ""
 
@@ -238,6 +242,46 @@ def emit(progress: Progress | None, event: SyncEvent) -> None:
         progress(event)
 
 
+def _read_pages(
+    client: Any,
+    operation: str,
+    items: Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]],
+    found: list[Mapping[str, Any]],
+    *,
+    service: str,
+    action: str,
+    counter: _PairProgress,
+    cancel: threading.Event,
+    **params: Any,
+) -> None:
+    """The one pagination loop: every page of ``operation``, its ``items`` appended to ``found`` as they come.
+
+    Each page is counted (EC2 pages count their instances too), and a cancel stops the loop between pages.
+
+    Raises:
+        AwsError: a call failed; the botocore error is its ``__cause__``. Pages read before stay in ``found``.
+    """
+    try:
+        for page in client.get_paginator(operation).paginate(**params):
+            batch = list(items(page))
+            found += batch
+            counter.page(service, len(batch) if service == "ec2" else 0)
+            if cancel.is_set():
+                raise _Cancelled
+    except (_Cancelled, AwsError):
+        raise
+    except Exception as error:
+        from ssmux.core import aws
+
+        raise aws.translate(
+            error, aws_profile=counter.aws_profile, region=counter.region, action=action
+        ) from error
+
+
+def _reservation_instances(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [item for reservation in page.get("Reservations") or () for item in reservation["Instances"]]
+
+
 def _list_ec2(
     aws_profile: str,
     region: str,
@@ -246,29 +290,26 @@ def _list_ec2(
     cancel: threading.Event,
     page_size: int,
 ) -> list[Mapping[str, Any]]:
-    from ssmux.core import aws, ec2_lean
+    from ssmux.core import aws
+    from ssmux.sync import ec2 as lean_ec2
 
     ec2 = aws.client("ec2", aws_profile, region, tag="sync")
-    ec2_lean.install(ec2)
-    kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": page_size}}
+    lean_ec2.install(ec2)
+    params: dict[str, Any] = {"PaginationConfig": {"PageSize": page_size}}
     if only_running:
-        kwargs["Filters"] = [{"Name": "instance-state-name", "Values": ["running"]}]
+        params["Filters"] = [{"Name": "instance-state-name", "Values": ["running"]}]
     found: list[Mapping[str, Any]] = []
-    try:
-        for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
-            batch = [
-                item for reservation in page.get("Reservations") or () for item in reservation["Instances"]
-            ]
-            found += batch
-            counter.page("ec2", len(batch))
-            if cancel.is_set():
-                raise _Cancelled
-    except (_Cancelled, AwsError):
-        raise
-    except Exception as error:
-        raise aws.translate(
-            error, aws_profile=aws_profile, region=region, action="ec2:DescribeInstances"
-        ) from error
+    _read_pages(
+        ec2,
+        "describe_instances",
+        _reservation_instances,
+        found,
+        service="ec2",
+        action="ec2:DescribeInstances",
+        counter=counter,
+        cancel=cancel,
+        **params,
+    )
     return found
 
 
@@ -283,43 +324,43 @@ def _list_ssm(
     endpoints that predate the operation, answer its first page with an error: then the older operation
     lists the nodes. An error on a later page is the pair's failure, as for any other call.
     """
-    from ssmux.core import aws, ssm_lean
+    from ssmux.core import aws
+    from ssmux.sync import ssm as lean_ssm
 
     ssm = aws.client("ssm", aws_profile, region, tag="sync")
-    ssm_lean.install(ssm)
+    lean_ssm.install(ssm)
     found: list[Mapping[str, Any]] = []
     try:
-        for page in ssm.get_paginator("describe_instance_properties").paginate(
-            PaginationConfig={"PageSize": min(page_size, PROPERTIES_PAGE_SIZE)}
-        ):
-            found += page.get("InstanceProperties") or ()
-            counter.page("ssm", 0)
-            if cancel.is_set():
-                raise _Cancelled
+        _read_pages(
+            ssm,
+            "describe_instance_properties",
+            lambda page: page.get("InstanceProperties") or (),
+            found,
+            service="ssm",
+            action="ssm:DescribeInstanceProperties",
+            counter=counter,
+            cancel=cancel,
+            PaginationConfig={"PageSize": min(page_size, PROPERTIES_PAGE_SIZE)},
+        )
         return found
-    except _Cancelled:
-        raise
-    except Exception as error:
-        if found or not _use_older_operation(error):
-            raise aws.translate(
-                error, aws_profile=aws_profile, region=region, action="ssm:DescribeInstanceProperties"
-            ) from error
-    action = "ssm:DescribeInstanceInformation"
-    try:
-        paginator = ssm.get_paginator("describe_instance_information")
-        for page in paginator.paginate(PaginationConfig={"PageSize": min(page_size, SSM_PAGE_SIZE)}):
-            found += page.get("InstanceInformationList") or ()
-            counter.page("ssm", 0)
-            if cancel.is_set():
-                raise _Cancelled
-    except (_Cancelled, AwsError):
-        raise
-    except Exception as error:
-        raise aws.translate(error, aws_profile=aws_profile, region=region, action=action) from error
+    except AwsError as error:
+        if found or not _use_older_operation(error.__cause__):
+            raise
+    _read_pages(
+        ssm,
+        "describe_instance_information",
+        lambda page: page.get("InstanceInformationList") or (),
+        found,
+        service="ssm",
+        action="ssm:DescribeInstanceInformation",
+        counter=counter,
+        cancel=cancel,
+        PaginationConfig={"PageSize": min(page_size, SSM_PAGE_SIZE)},
+    )
     return found
 
 
-def _use_older_operation(error: BaseException) -> bool:
+def _use_older_operation(error: BaseException | None) -> bool:
     """Whether DescribeInstanceProperties failed for want of permission or support, not for the pair."""
     response = getattr(error, "response", None)
     if not isinstance(response, dict):

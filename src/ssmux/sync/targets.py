@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ssmux.core.inventory import UNMANAGED, Instance, Inventory, PairStatus, pair_group
+from ssmux.sync.instance import UNMANAGED, Instance, addresses, pair_group
+from ssmux.sync.inventory import Inventory, PairStatus
 
 if TYPE_CHECKING:
     from ssmux.core.models import ProfileBook, Settings
@@ -109,7 +110,7 @@ class Target:
     def search_fields(self) -> tuple[str, ...]:
         """What a query word may match, lower case: names and id first, then tags, labels and addresses."""
         values = [self.name, self.instance_id, self.name_tag or "", *self.tags.values(), *self.labels]
-        values += [self.private_ip or "", self.public_ip or "", self.private_dns or ""]
+        values += [address or "" for address in addresses(self)]
         return tuple(value.lower() for value in values if value)
 
 

@@ -1,14 +1,14 @@
 """The sync engine: every EC2 instance and managed node of many (AWS CLI profile, region) pairs, at once.
 
 How pairs are run (:func:`sync_pairs`): a pool of at most ``concurrency`` worker threads takes pairs from a
-queue; each pair is listed by :func:`ssmux.core.listing.fetch_pair` and ends in a :class:`PairOutcome`. One
+queue; each pair is listed by :func:`ssmux.sync.pair.fetch_pair` and ends in a :class:`PairOutcome`. One
 pair's failure (unknown profile, SSO expired, denied, throttled after retries, unreachable) is recorded and
 never stops or slows the others. A finished pair is written to the inventory at once, so cancelling
 (``cancel.set()``, or Ctrl-C while waiting) keeps every pair already done. Workers are daemon threads: a
 cancelled sync returns at once instead of waiting for calls in flight, which end on their own (bounded by
 the client timeouts) and write nothing.
 
-boto3/botocore stay in :mod:`ssmux.core.aws`; the listing only calls the clients it hands out.
+boto3/botocore stay in :mod:`ssmux.core.aws`; the pair listing only calls the clients it hands out.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ssmux.core.inventory import Inventory
-from ssmux.core.listing import (
+from ssmux.errors import SsmuxError
+from ssmux.sync.inventory import Inventory
+from ssmux.sync.pair import (
     EC2_PAGE_SIZE,
     SSM_PAGE_SIZE,
     PairOutcome,
@@ -31,7 +32,6 @@ from ssmux.core.listing import (
     fetch_pair,
     join,
 )
-from ssmux.errors import SsmuxError
 
 if TYPE_CHECKING:
     from ssmux.core.models import Settings
