@@ -62,6 +62,8 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = self.lazy[cmd_name][0].split(":")
         command = getattr(import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name}:{attribute} is not a click command")
         self.commands[cmd_name] = command
         return command
 

@@ -41,9 +41,10 @@ import tempfile
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
-from ssmux.emulator.agents.base import FAST_READ_SIZE, MAX_PAYLOAD, REALISTIC, Agent, AgentHost, Pacing
+from ssmux.emulator.agents.base import FAST_READ_SIZE, REALISTIC, Agent, AgentHost, Pacing
 from ssmux.emulator.agents.goshlex import SplitError, split
 from ssmux.errors import SessionError
+from ssmux.protocol.chunking import MAX_PAYLOAD_SIZE as MAX_PAYLOAD
 
 log = logging.getLogger(__name__)
 
