@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ssmux.sync.engine import SyncResult, sync_pairs
+from ssmux.sync.engine import OutcomeKind, SyncResult, sync_pairs
 from ssmux.sync.instance import UNMANAGED
 from ssmux.sync.inventory import Inventory
 from ssmux.sync.pair import SyncEvent, fetch_pair
@@ -274,6 +274,6 @@ def test_cancel_keeps_finished_pairs(
     assert result.cancelled
     dev, slow = result.outcomes
     assert dev.ok and dev.instances == 2
-    assert (slow.status, slow.error_code) == ("error", "Cancelled")
+    assert (slow.kind, slow.status, slow.error_code) == (OutcomeKind.CANCELLED, "error", "Cancelled")
     assert inventory.pair_keys() == [("dev", "eu-central-1")]
     assert {i.name for i in inventory.instances()} == {"web-1", "web-2"}

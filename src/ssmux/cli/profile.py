@@ -13,7 +13,7 @@ import click
 
 from ssmux.cli.output import print_json, print_lines, print_text_table
 from ssmux.core.models import Group, Profile, ProfileBook
-from ssmux.core.resolve import Resolution, resolve
+from ssmux.core.resolve import Resolution, Source, resolve
 from ssmux.core.store import load_profiles, load_settings, update_profiles
 from ssmux.core.validation import (
     validate_aws_profile_name,
@@ -221,10 +221,10 @@ def _show_lines(found: Profile, resolution: Resolution) -> list[str]:
     return lines
 
 
-def _with_source(value: str | None, source: str) -> str:
+def _with_source(value: str | None, source: Source) -> str:
     if value is None:
         return "(AWS SDK default)"
-    return value if source == "profile" else f"{value} (from {source})"
+    return value if source is Source.PROFILE else f"{value} (from {source})"
 
 
 def _declare_group(book: ProfileBook, group: str | None) -> ProfileBook:

@@ -82,7 +82,7 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     else:
         _print_result(result)
     if result.cancelled:
-        done = sum(1 for outcome in result.outcomes if outcome.error_code != "Cancelled")
+        done = sum(1 for outcome in result.outcomes if not outcome.cancelled)
         click.echo(f"ssmux: interrupted: {done} of {len(result.outcomes)} pairs finished and kept", err=True)
         sys.exit(int(ExitStatus.INTERRUPTED))
     if not result.ok:
@@ -149,13 +149,15 @@ class _ProgressDisplay:
             self.live.stop()
 
     def _rich(self, event: SyncEvent) -> None:
+        from ssmux.sync.engine import EventKind
+
         task = self.tasks.get((event.aws_profile, event.region))
         if task is None:
             return
-        if event.kind == "started":
+        if event.kind is EventKind.STARTED:
             self.live.start_task(task)
             self.live.update(task, status="listing")
-        elif event.kind == "page":
+        elif event.kind is EventKind.PAGE:
             self.live.update(task, status=f"{event.pages} pages, {event.instances} instances")
         elif event.outcome is not None:
             outcome = event.outcome
@@ -167,7 +169,9 @@ class _ProgressDisplay:
             self.live.stop_task(task)
 
     def _plain(self, event: SyncEvent) -> None:
-        if self.quiet or event.kind != "done" or event.outcome is None:
+        from ssmux.sync.engine import EventKind
+
+        if self.quiet or event.kind is not EventKind.DONE or event.outcome is None:
             return
         outcome = event.outcome
         pair = f"{outcome.aws_profile}/{outcome.region}"

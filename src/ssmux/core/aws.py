@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ssmux.errors import AwsError
+from ssmux.errors import AwsError, ErrorCode
 
 if TYPE_CHECKING:
     import botocore.session
@@ -319,29 +319,34 @@ def translate(
 
     if isinstance(error, bx.ProfileNotFound):
         name = error.kwargs.get("profile", aws_profile)
-        return AwsError(f"unknown AWS CLI profile '{name}': see ssmux aws-profiles", "ProfileNotFound")
+        return AwsError(
+            f"unknown AWS CLI profile '{name}': see ssmux aws-profiles", ErrorCode.PROFILE_NOT_FOUND
+        )
     if isinstance(error, (bx.SSOError, bx.TokenRetrievalError)):
         return AwsError(
-            f"{_who(aws_profile)}: SSO token expired or missing: run aws sso login{login}", "SSOTokenExpired"
+            f"{_who(aws_profile)}: SSO token expired or missing: run aws sso login{login}",
+            ErrorCode.SSO_TOKEN_EXPIRED,
         )
     if isinstance(error, bx.LoginError):
-        return AwsError(f"{_who(aws_profile)}: login session expired: run aws login{login}", "LoginExpired")
+        return AwsError(
+            f"{_who(aws_profile)}: login session expired: run aws login{login}", ErrorCode.LOGIN_EXPIRED
+        )
     if isinstance(error, bx.NoCredentialsError):
         return AwsError(
             f"{_who(aws_profile)}: no credentials found: run aws configure{login} (or aws sso login{login})",
-            "NoCredentials",
+            ErrorCode.NO_CREDENTIALS,
         )
     if isinstance(error, bx.PartialCredentialsError):
         return AwsError(
             f"{_who(aws_profile)}: incomplete credentials ({error.kwargs.get('cred_var')} missing): "
             f"run aws configure{login}",
-            "PartialCredentials",
+            ErrorCode.PARTIAL_CREDENTIALS,
         )
     if isinstance(error, bx.RefreshWithMFAUnsupportedError):
         return AwsError(
             f"{_who(aws_profile)}: the MFA-protected role session expired: run any aws command{login} "
             "to enter a new code, then retry",
-            "MFARequired",
+            ErrorCode.MFA_REQUIRED,
         )
     if isinstance(error, bx.CredentialRetrievalError):
         provider = error.kwargs.get("provider", "provider")
@@ -349,45 +354,45 @@ def translate(
         return AwsError(
             f"{_who(aws_profile)}: could not get credentials from {provider}: {reason}: "
             f"check the profile with aws sts get-caller-identity{login}",
-            "CredentialRetrieval",
+            ErrorCode.CREDENTIAL_RETRIEVAL,
         )
     if isinstance(error, (bx.ConfigParseError, bx.InvalidConfigError)):
         return AwsError(
-            f"AWS config is invalid: {_one_line(error)}: fix the AWS config file", "InvalidConfig"
+            f"AWS config is invalid: {_one_line(error)}: fix the AWS config file", ErrorCode.INVALID_CONFIG
         )
     if isinstance(error, bx.NoRegionError):
         return AwsError(
             f"{_who(aws_profile)}: no region set: pass --region, set region in the AWS profile, "
             "or run ssmux settings set default_region REGION",
-            "NoRegion",
+            ErrorCode.NO_REGION,
         )
     if isinstance(error, (bx.UnknownRegionError, bx.InvalidRegionError, bx.UnknownEndpointError)):
-        return AwsError(f"{who}: {_one_line(error)}: check the region name", "InvalidRegion")
+        return AwsError(f"{who}: {_one_line(error)}: check the region name", ErrorCode.INVALID_REGION)
     if isinstance(error, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return AwsError(
             f"{who}: endpoint timed out{doing} ({error.kwargs.get('endpoint_url', '?')}): "
             "check your network, VPN or proxy, or the profile's endpoint_url",
-            "Timeout",
+            ErrorCode.TIMEOUT,
         )
     if isinstance(error, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ProxyConnectionError)):
         url = error.kwargs.get("endpoint_url") or error.kwargs.get("proxy_url", "?")
         return AwsError(
             f"{who}: endpoint unreachable ({url}): "
             "check your network, VPN or proxy, or the profile's endpoint_url",
-            "EndpointUnreachable",
+            ErrorCode.ENDPOINT_UNREACHABLE,
         )
     if isinstance(error, bx.SSLError):
         return AwsError(
             f"{who}: TLS failed for {error.kwargs.get('endpoint_url', '?')}: "
             "check AWS_CA_BUNDLE or your proxy",
-            "SSLError",
+            ErrorCode.SSL_ERROR,
         )
     if isinstance(error, bx.ClientError):
         return _translate_client_error(error, aws_profile=aws_profile, region=region, action=action)
     if isinstance(error, bx.BotoCoreError):
         return AwsError(f"{who}: AWS call failed{doing}: {_one_line(error)}", type(error).__name__)
     return AwsError(
-        f"{who}: AWS call failed{doing}: {type(error).__name__}: {_one_line(error)}", "Unexpected"
+        f"{who}: AWS call failed{doing}: {type(error).__name__}: {_one_line(error)}", ErrorCode.UNEXPECTED
     )
 
 
@@ -395,7 +400,7 @@ def _translate_client_error(
     error: Any, *, aws_profile: str | None, region: str | None, action: str | None
 ) -> AwsError:
     details = error.response.get("Error", {})
-    code = str(details.get("Code") or "Unknown")
+    code = str(details.get("Code") or ErrorCode.UNKNOWN)
     message = _one_line(details.get("Message") or "")
     who = _who(aws_profile, region)
     login = _login_hint(aws_profile)

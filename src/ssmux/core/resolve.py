@@ -9,14 +9,22 @@ settings default. When none is set the value is ``None`` with source ``"sdk"``: 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 from ssmux.core.models import Profile, ProfileBook, Settings
 
-Source = Literal["profile", "group", "settings", "sdk"]
+
+class Source(StrEnum):
+    """Where a resolved value came from; the value is what ``ssmux profile show`` and its JSON print."""
+
+    PROFILE = "profile"
+    GROUP = "group"
+    SETTINGS = "settings"
+    SDK = "sdk"  # nothing set: the AWS SDK or CLI chooses
+
 
 #: Every value :attr:`Resolution.aws_profile_source` and :attr:`Resolution.region_source` can take.
-SOURCES: tuple[Source, ...] = ("profile", "group", "settings", "sdk")
+SOURCES: tuple[Source, ...] = tuple(Source)
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,9 @@ def resolve(profile: Profile, book: ProfileBook, settings: Settings) -> Resoluti
 
 def _first(own: str | None, group: str | None, default: str | None) -> tuple[str | None, Source]:
     if own:
-        return own, "profile"
+        return own, Source.PROFILE
     if group:
-        return group, "group"
+        return group, Source.GROUP
     if default:
-        return default, "settings"
-    return None, "sdk"
+        return default, Source.SETTINGS
+    return None, Source.SDK

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
-from ssmux.errors import SsmuxError
+from ssmux.errors import NoPairEnabled, SsmuxError, SyncDisabled
 from ssmux.gui.services import Services
+from ssmux.gui.sync_controller import PairState
 from ssmux.gui.theme import CSS
 
 PAGES = (
@@ -40,6 +41,16 @@ def frame(services: Services, current: str) -> Iterator[None]:
     yield
 
 
+# A pair's state in the sync details menu: (icon, color).
+_STATE_ICONS = {
+    PairState.QUEUED: ("schedule", "grey"),
+    PairState.RUNNING: ("sync", "primary"),
+    PairState.OK: ("check_circle", "positive"),
+    PairState.ERROR: ("error", "negative"),
+    PairState.CANCELLED: ("cancel", "grey"),
+}
+
+
 class SyncControls:
     """ "Sync all", a live summary, cancel, and a per-pair details menu."""
 
@@ -69,15 +80,18 @@ class SyncControls:
         self.update()
 
     async def sync_all(self) -> None:
+        # The engine's messages name CLI commands; in the app the fix is on the Settings page.
         try:
             await self.services.sync.sync_all()
+        except SyncDisabled:
+            message = "Sync is disabled: turn it on in Settings (and enable the pairs to sync)."
+        except NoPairEnabled:
+            message = "No sync pair is enabled: add or enable one in Settings."
         except SsmuxError as error:
             message = str(error)
-            if "sync is disabled" in message:
-                message = "Sync is disabled: turn it on in Settings (and enable the pairs to sync)."
-            elif "no sync pair is enabled" in message:
-                message = "No sync pair is enabled: add or enable one in Settings."
-            ui.notify(message, type="warning", multi_line=True)
+        else:
+            return
+        ui.notify(message, type="warning", multi_line=True)
 
     def update(self) -> None:
         sync = self.services.sync
@@ -91,19 +105,13 @@ class SyncControls:
                 ui.label("No sync yet in this session.").classes("text-grey-7")
             for item in sync.progress.values():
                 with ui.row().classes("w-full items-start gap-2 no-wrap").mark(f"sync-pair {item.label}"):
-                    icon, color = {
-                        "queued": ("schedule", "grey"),
-                        "running": ("sync", "primary"),
-                        "ok": ("check_circle", "positive"),
-                        "error": ("error", "negative"),
-                        "cancelled": ("cancel", "grey"),
-                    }[item.state]
+                    icon, color = _STATE_ICONS[item.state]
                     ui.icon(icon, color=color)
                     with ui.column().classes("gap-0"):
                         ui.label(item.label).classes("font-medium")
                         detail = f"{item.instances} instances, {item.pages} pages"
-                        if item.state in ("ok", "error") and item.seconds:
+                        if item.state in (PairState.OK, PairState.ERROR) and item.seconds:
                             detail += f", {item.seconds:.1f} s"
                         ui.label(item.message or detail).classes(
-                            "text-xs " + ("text-negative" if item.state == "error" else "text-grey-7")
+                            "text-xs " + ("text-negative" if item.state is PairState.ERROR else "text-grey-7")
                         ).mark(f"sync-pair-detail {item.label}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ssmux.gui.panel_model import UNGROUPED, GroupInfo, GroupStatus, PanelData, PanelTarget
+from ssmux.gui.panel_model import UNGROUPED, GroupInfo, GroupState, GroupStatus, PanelData, PanelTarget
 from ssmux.sync.instance import addresses as instance_addresses
+from ssmux.sync.targets import Source
 
 if TYPE_CHECKING:
     from ssmux.core.models import ProfileBook, Settings
@@ -38,11 +39,11 @@ def when(epoch: float | None) -> str:
 def pair_status(status: PairStatus | None) -> GroupStatus:
     """A synced group's status from the cache's record of its pair."""
     if status is None:
-        return GroupStatus(state="never")
+        return GroupStatus(state=GroupState.NEVER)
     if status.error_code is None:
-        return GroupStatus(state="ok", last_success=when(status.last_success))
+        return GroupStatus(state=GroupState.OK, last_success=when(status.last_success))
     return GroupStatus(
-        state="stale" if status.last_success else "error",
+        state=GroupState.STALE if status.last_success else GroupState.ERROR,
         message=status.error_message or status.error_code,
         code=status.error_code,
         last_success=when(status.last_success),
@@ -51,7 +52,7 @@ def pair_status(status: PairStatus | None) -> GroupStatus:
 
 def panel_target(target: Target) -> PanelTarget:
     """The panel row of a merged target."""
-    if target.source == "saved":
+    if target.source is Source.SAVED:
         key = f"saved:{target.name}"
         group = saved_group_key(target.group)
         aws_tags = {k: v for k, v in target.tags.items() if k != "Name"}
@@ -90,11 +91,11 @@ def build_panel_data(
 ) -> PanelData:
     """Groups in display order (saved groups as declared, "Ungrouped", then synced pairs) and sorted rows."""
     groups: list[GroupInfo] = [
-        GroupInfo(key=saved_group_key(name), title=name, source="saved", name=name)
+        GroupInfo(key=saved_group_key(name), title=name, source=Source.SAVED, name=name)
         for name in book.group_names()
     ]
     if any(profile.group is None for profile in book.profiles):
-        groups.append(GroupInfo(key=saved_group_key(None), title=UNGROUPED, source="saved"))
+        groups.append(GroupInfo(key=saved_group_key(None), title=UNGROUPED, source=Source.SAVED))
     by_pair = {(status.aws_profile, status.region): status for status in statuses}
     pairs = dict.fromkeys(sorted(by_pair))
     if settings.sync_enabled:
@@ -104,14 +105,14 @@ def build_panel_data(
             GroupInfo(
                 key=synced_group_key(aws_profile, region),
                 title=f"{aws_profile}/{region}",
-                source="synced",
+                source=Source.SYNCED,
                 status=pair_status(by_pair.get((aws_profile, region))),
                 pair=(aws_profile, region),
             )
         )
     rows = sorted(
         (panel_target(target) for target in targets),
-        key=lambda row: (row.source != "saved", row.name.lower(), row.name),
+        key=lambda row: (row.source is not Source.SAVED, row.name.lower(), row.name),
     )
     return PanelData(groups=tuple(groups), targets=tuple(rows))
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
-Source = Literal["saved", "synced"]
+from ssmux.sync.targets import Source
+
 TagMode = Literal["any", "all"]
 
 UNGROUPED = "Ungrouped"
@@ -66,7 +68,16 @@ class PanelTarget:
     @property
     def profile_name(self) -> str | None:
         """The saved profile's name (``None`` for synced rows)."""
-        return self.key.removeprefix("saved:") if self.source == "saved" else None
+        return self.key.removeprefix("saved:") if self.source is Source.SAVED else None
+
+
+class GroupState(StrEnum):
+    """How the last sync of a synced group's pair went."""
+
+    OK = "ok"
+    STALE = "stale"  # the last sync failed; the rows of an older one are shown
+    ERROR = "error"  # it never synced successfully
+    NEVER = "never"  # not synced yet
 
 
 @dataclass(frozen=True)
@@ -74,14 +85,13 @@ class GroupStatus:
     """How the last sync of a synced group's pair went.
 
     Attributes:
-        state: ``ok``, ``stale`` (last sync failed, older rows shown), ``error`` (never synced successfully),
-            ``never`` (not synced yet) or ``syncing``.
+        state: ok, stale, error or never (see :class:`GroupState`).
         message: The readable error of the last failed sync, or ``""``.
         code: The AWS error code of that failure, or ``""``.
         last_success: When the pair last synced successfully (ISO 8601 text), or ``""``.
     """
 
-    state: str = "ok"
+    state: GroupState = GroupState.OK
     message: str = ""
     code: str = ""
     last_success: str = ""

@@ -14,17 +14,32 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ssmux.errors import SsmuxError
 from ssmux.gui.hub import Hub
 
 if TYPE_CHECKING:
     from ssmux.gui.services import PanelSource
-    from ssmux.sync.engine import SyncEvent, SyncResult
+    from ssmux.sync.engine import PairOutcome, SyncEvent, SyncResult
 
-PairState = Literal["queued", "running", "ok", "error", "cancelled"]
 REFRESH_SECONDS = 0.1
+
+
+class PairState(StrEnum):
+    """Where one pair stands in the app's sync; the value names it in markers and styles."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+    @property
+    def done(self) -> bool:
+        """The pair's sync has ended, one way or another."""
+        return self in (PairState.OK, PairState.ERROR, PairState.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -32,7 +47,7 @@ class PairProgress:
     """Where one pair's sync stands.
 
     Attributes:
-        state: ``queued``, ``running``, ``ok``, ``error`` or ``cancelled``.
+        state: queued, running, ok, error or cancelled.
         pages: API pages fetched so far.
         instances: Instances seen so far (the total once done).
         message: For ``error``: what went wrong and what to do.
@@ -42,7 +57,7 @@ class PairProgress:
 
     aws_profile: str
     region: str
-    state: PairState = "queued"
+    state: PairState = PairState.QUEUED
     pages: int = 0
     instances: int = 0
     message: str = ""
@@ -161,23 +176,28 @@ class SyncController:
 
     # Progress ------------------------------------------------------------------------------------------
     def _apply(self, event: SyncEvent) -> None:
+        from ssmux.sync.engine import EventKind
+
         key = (event.aws_profile, event.region)
         current = self.progress.get(key, PairProgress(*key))
-        if event.kind == "started":
-            current = replace(current, state="running")
-        elif event.kind == "page":
-            current = replace(current, state="running", pages=event.pages, instances=event.instances)
-        elif event.kind == "done" and event.outcome is not None:
+        if event.kind is EventKind.STARTED:
+            current = replace(current, state=PairState.RUNNING)
+        elif event.kind is EventKind.PAGE:
+            current = replace(current, state=PairState.RUNNING, pages=event.pages, instances=event.instances)
+        elif event.kind is EventKind.DONE and event.outcome is not None:
             current = self._from_outcome(event.outcome)
         self.progress[key] = current
         self._schedule_flush()
 
     @staticmethod
-    def _from_outcome(outcome: Any) -> PairProgress:
-        if outcome.ok:
-            state: PairState = "ok"
-        else:
-            state = "cancelled" if outcome.error_code == "Cancelled" else "error"
+    def _from_outcome(outcome: PairOutcome) -> PairProgress:
+        from ssmux.sync.engine import OutcomeKind
+
+        state = {
+            OutcomeKind.OK: PairState.OK,
+            OutcomeKind.FAILED: PairState.ERROR,
+            OutcomeKind.CANCELLED: PairState.CANCELLED,
+        }[outcome.kind]
         return PairProgress(
             outcome.aws_profile,
             outcome.region,
@@ -208,12 +228,12 @@ class SyncController:
             return ""
         states = [item.state for item in self.progress.values()]
         if self.running:
-            done = sum(state in ("ok", "error", "cancelled") for state in states)
+            done = sum(state.done for state in states)
             return f"syncing: {done} of {len(states)} pairs done"
-        failed = states.count("error")
+        failed = states.count(PairState.ERROR)
         if failed:
             return f"{failed} of {len(states)} pairs failed"
-        if "cancelled" in states:
+        if PairState.CANCELLED in states:
             return "sync cancelled"
         instances = sum(item.instances for item in self.progress.values())
         return f"synced {len(states)} pairs, {instances} instances"

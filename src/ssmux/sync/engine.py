@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ssmux.errors import SsmuxError
+from ssmux.errors import ErrorCode, NoPairEnabled, SsmuxError, SyncDisabled
 from ssmux.sync.inventory import Inventory
 from ssmux.sync.pair import (
     EC2_PAGE_SIZE,
     SSM_PAGE_SIZE,
+    EventKind,
+    OutcomeKind,
     PairOutcome,
     Progress,
     SyncEvent,
@@ -40,6 +42,8 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "EC2_PAGE_SIZE",
     "SSM_PAGE_SIZE",
+    "EventKind",
+    "OutcomeKind",
     "PairOutcome",
     "Progress",
     "SyncEvent",
@@ -100,7 +104,7 @@ def sync_pairs(
     Each finished pair is written to ``inventory`` at once (success: its rows replaced; failure: the error
     recorded, last good rows kept). ``progress`` is called from worker threads; it must be thread-safe and
     quick (the GUI hops to its own loop). Setting ``cancel`` (or Ctrl-C while this waits) stops handing out
-    pairs and returns at once; pairs already done are kept, the rest end as ``Cancelled``.
+    pairs and returns at once; pairs already done are kept, the rest end cancelled.
 
     Returns:
         One outcome per distinct pair, in the order given. Never raises for a pair's failure.
@@ -128,7 +132,7 @@ def sync_pairs(
             except queue.Empty:
                 return
             aws_profile, region = keys[index]
-            emit(progress, SyncEvent("started", aws_profile, region))
+            emit(progress, SyncEvent(EventKind.STARTED, aws_profile, region))
             outcome = fetch_pair(
                 aws_profile,
                 region,
@@ -145,9 +149,10 @@ def sync_pairs(
                 outcomes[index] = outcome
                 if len(outcomes) == len(keys):
                     all_done.set()
-            emit(
-                progress, SyncEvent("done", aws_profile, region, instances=outcome.instances, outcome=outcome)
+            done = SyncEvent(
+                EventKind.DONE, aws_profile, region, instances=outcome.instances, outcome=outcome
             )
+            emit(progress, done)
 
     if not keys:
         all_done.set()
@@ -167,8 +172,8 @@ def sync_pairs(
         or PairOutcome(
             aws_profile,
             region,
-            "error",
-            error_code="Cancelled",
+            OutcomeKind.CANCELLED,
+            error_code=ErrorCode.CANCELLED,
             error_message="sync cancelled before this pair finished: run ssmux sync again",
         )
         for index, (aws_profile, region) in enumerate(keys)
@@ -186,11 +191,11 @@ def _save(inventory: Inventory, outcome: PairOutcome) -> PairOutcome:
                 pages=outcome.pages,
                 seconds=outcome.seconds,
             )
-        elif outcome.error_code != "Cancelled":
+        elif not outcome.cancelled:
             inventory.record_failure(
                 outcome.aws_profile,
                 outcome.region,
-                outcome.error_code or "Error",
+                outcome.error_code or ErrorCode.ERROR,
                 outcome.error_message or "",
             )
     except SsmuxError as error:
@@ -198,10 +203,10 @@ def _save(inventory: Inventory, outcome: PairOutcome) -> PairOutcome:
         return PairOutcome(
             outcome.aws_profile,
             outcome.region,
-            "error",
+            OutcomeKind.FAILED,
             pages=outcome.pages,
             seconds=outcome.seconds,
-            error_code="CacheWriteFailed",
+            error_code=ErrorCode.CACHE_WRITE_FAILED,
             error_message=str(error),
         )
     return outcome
@@ -211,18 +216,19 @@ def pairs_to_sync(settings: Settings, named: Sequence[tuple[str, str]] = ()) -> 
     """The pairs a sync should visit: ``named`` ones if any, else the settings' enabled pairs.
 
     Raises:
-        SsmuxError: nothing is named and sync is disabled, or no pair is enabled; the message says how to fix.
+        SyncDisabled: nothing is named and sync is disabled; the message says how to turn it on.
+        NoPairEnabled: nothing is named and no pair is enabled; the message says how to add or enable one.
     """
     if named:
         return list(dict.fromkeys(named))
     if not settings.sync_enabled:
-        raise SsmuxError(
+        raise SyncDisabled(
             "sync is disabled: enable it with 'ssmux settings set sync_enabled true' "
             "(and 'ssmux pair enable PROFILE REGION'), or name pairs with --pair PROFILE/REGION"
         )
     enabled = [pair.key for pair in settings.enabled_pairs()]
     if not enabled:
-        raise SsmuxError(
+        raise NoPairEnabled(
             "no sync pair is enabled: add one with 'ssmux pair add PROFILE REGION' "
             "or enable one with 'ssmux pair enable PROFILE REGION'"
         )

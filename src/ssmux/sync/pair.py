@@ -8,8 +8,9 @@ merges them: EC2 gives names, addresses and state; SSM gives agent status and th
 have no EC2 instance. An instance without an SSM registration is kept and marked
 :data:`~ssmux.sync.instance.UNMANAGED`. The three listings share one pagination loop (:func:`_read_pages`).
 
-A pair's failure is its :class:`PairOutcome` (status ``error`` with the AWS code and a message saying what to
-do), never an exception. :mod:`ssmux.sync.engine` runs many pairs at once on top of this.
+A pair's failure is its :class:`PairOutcome` (kind :attr:`OutcomeKind.FAILED` with the AWS code and a message
+saying what to do, or :attr:`OutcomeKind.CANCELLED`), never an exception. :mod:`ssmux.sync.engine` runs many
+pairs at once on top of this.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from enum import Enum, StrEnum
+from typing import Any
 
-from ssmux.errors import AwsError, SsmuxError
+from ssmux.errors import AwsError, ErrorCode, SsmuxError
 from ssmux.sync.instance import EC2_TEXT_COLUMNS, UNMANAGED, Instance
 
 #: DescribeInstances accepts 5..1000; the largest page means the fewest round trips.
@@ -45,7 +47,21 @@ _NOT_ALLOWED_OR_UNKNOWN = frozenset(
     }
 )
 
-EventKind = Literal["started", "page", "done"]
+
+class EventKind(StrEnum):
+    """What a :class:`SyncEvent` reports."""
+
+    STARTED = "started"  # a worker took the pair
+    PAGE = "page"  # one API page arrived
+    DONE = "done"  # the pair ended; the event carries its outcome
+
+
+class OutcomeKind(Enum):
+    """How a pair's sync ended."""
+
+    OK = "ok"  # listed (and, under the engine, cached)
+    FAILED = "failed"  # an AWS call, the profile or the cache failed; the outcome says why
+    CANCELLED = "cancelled"  # the sync was cancelled before the pair finished; nothing was written
 
 
 @dataclass(frozen=True)
@@ -53,18 +69,18 @@ class PairOutcome:
     """How one pair's sync ended.
 
     Attributes:
-        status: ``"ok"`` or ``"error"``.
-        instances: instances found (0 on error).
+        kind: ok, failed or cancelled.
+        instances: instances found (0 unless ok).
         pages: API pages fetched (EC2 and SSM together).
         seconds: wall time of the pair.
-        error_code: AWS error code or ours (``ProfileNotFound``, ``Cancelled``...); ``None`` when ok.
+        error_code: the AWS error code or one of ours (:class:`~ssmux.errors.ErrorCode`); ``None`` when ok.
         error_message: one line saying what went wrong and what to do; ``None`` when ok.
         items: the instances themselves (not part of the JSON form).
     """
 
     aws_profile: str
     region: str
-    status: Literal["ok", "error"]
+    kind: OutcomeKind
     instances: int = 0
     pages: int = 0
     seconds: float = 0.0
@@ -75,7 +91,17 @@ class PairOutcome:
     @property
     def ok(self) -> bool:
         """The pair was synced."""
-        return self.status == "ok"
+        return self.kind is OutcomeKind.OK
+
+    @property
+    def cancelled(self) -> bool:
+        """The sync was cancelled before this pair finished."""
+        return self.kind is OutcomeKind.CANCELLED
+
+    @property
+    def status(self) -> str:
+        """The JSON form's ``status``: ``"ok"``, else ``"error"`` (a cancelled pair is an error there)."""
+        return "ok" if self.ok else "error"
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ssmux sync --json`` form of a pair."""
@@ -95,11 +121,11 @@ class SyncEvent:
     """Progress of a sync, handed to the ``progress`` callback.
 
     Attributes:
-        kind: ``"started"`` (a worker took the pair), ``"page"`` (one API page arrived) or ``"done"``.
-        service: for ``"page"``: ``"ec2"`` or ``"ssm"``.
+        kind: started, page or done.
+        service: for a page: ``"ec2"`` or ``"ssm"``.
         pages: pages fetched so far for this pair.
-        instances: EC2 instances seen so far for this pair (for ``"done"``: the pair's total).
-        outcome: for ``"done"``: how the pair ended.
+        instances: EC2 instances seen so far for this pair (when done: the pair's total).
+        outcome: when done: how the pair ended.
     """
 
     kind: EventKind
@@ -229,7 +255,9 @@ class _PairProgress:
         with self._lock:
             self.pages += 1
             self.instances += instances
-            event = SyncEvent("page", self.aws_profile, self.region, service, self.pages, self.instances)
+            event = SyncEvent(
+                EventKind.PAGE, self.aws_profile, self.region, service, self.pages, self.instances
+            )
         emit(self.progress, event)
 
 
@@ -387,7 +415,7 @@ def fetch_pair(
     round trips.
 
     Returns:
-        The pair's outcome; on failure ``status == "error"`` with the code and a message saying what to do.
+        The pair's outcome; unless ok, the error code and a message saying what to do.
     """
     cancel = cancel or threading.Event()
     started = time.monotonic()
@@ -424,20 +452,27 @@ def fetch_pair(
             now=time.time(),
         )
     except _Cancelled:
-        return _failed(
-            aws_profile, region, started, counter, "Cancelled", "sync cancelled: run ssmux sync again"
+        return _ended(
+            OutcomeKind.CANCELLED,
+            aws_profile,
+            region,
+            started,
+            counter,
+            ErrorCode.CANCELLED,
+            "sync cancelled: run ssmux sync again",
         )
     except SsmuxError as error:
-        return _failed(
-            aws_profile, region, started, counter, getattr(error, "code", "") or "Error", str(error)
-        )
+        code = (error.code if isinstance(error, AwsError) else "") or ErrorCode.ERROR
+        return _ended(OutcomeKind.FAILED, aws_profile, region, started, counter, code, str(error))
     except Exception as error:  # a bug, but still one pair's: report it and let the others finish
         message = f"unexpected {type(error).__name__}: {' '.join(str(error).split())} (run with --debug)"
-        return _failed(aws_profile, region, started, counter, "Unexpected", message)
+        return _ended(
+            OutcomeKind.FAILED, aws_profile, region, started, counter, ErrorCode.UNEXPECTED, message
+        )
     return PairOutcome(
         aws_profile,
         region,
-        "ok",
+        OutcomeKind.OK,
         instances=len(items),
         pages=counter.pages,
         seconds=time.monotonic() - started,
@@ -445,13 +480,19 @@ def fetch_pair(
     )
 
 
-def _failed(
-    aws_profile: str, region: str, started: float, counter: _PairProgress, code: str, message: str
+def _ended(
+    kind: OutcomeKind,
+    aws_profile: str,
+    region: str,
+    started: float,
+    counter: _PairProgress,
+    code: str,
+    message: str,
 ) -> PairOutcome:
     return PairOutcome(
         aws_profile,
         region,
-        "error",
+        kind,
         pages=counter.pages,
         seconds=time.monotonic() - started,
         error_code=code,

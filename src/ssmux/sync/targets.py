@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from ssmux.sync.instance import UNMANAGED, Instance, addresses, pair_group
 from ssmux.sync.inventory import Inventory, PairStatus
@@ -23,7 +24,13 @@ from ssmux.sync.inventory import Inventory, PairStatus
 if TYPE_CHECKING:
     from ssmux.core.models import ProfileBook, Settings
 
-Source = Literal["saved", "synced"]
+
+class Source(StrEnum):
+    """Where a target comes from; the value is the ``source`` column of ``ssmux ls`` and its JSON."""
+
+    SAVED = "saved"  # a saved profile (editable)
+    SYNCED = "synced"  # an instance the sync found (read-only)
+
 
 #: EC2 states in which an instance can take a session; others are hidden by ``ls`` unless asked for.
 CONNECTABLE_STATES = frozenset({"running"})
@@ -38,7 +45,7 @@ class Target:
         instance_id: ``i-...`` or ``mi-...``.
         aws_profile / region: what to connect with (resolved for a saved profile; ``None``: the SDK decides).
         group: saved profile's group, or the pair's ``profile/region``; ``None`` for an ungrouped profile.
-        source: ``"saved"`` or ``"synced"``.
+        source: saved or synced.
         state: EC2 state; ``None`` when unknown or a managed node.
         ping_status: ``Online``, ``ConnectionLost``, ``Inactive``, ``Unmanaged``; ``None`` when unknown.
         platform: ``linux``, ``windows``, ``macos``; ``None`` when unknown.
@@ -132,7 +139,7 @@ def synced_target(instance: Instance, status: PairStatus | None = None) -> Targe
         aws_profile=instance.aws_profile,
         region=instance.region,
         group=pair_group(instance.aws_profile, instance.region),
-        source="synced",
+        source=Source.SYNCED,
         state=instance.state,
         ping_status=instance.ping_status,
         platform=instance.platform or None,
@@ -180,7 +187,7 @@ def merge(
                 aws_profile=resolution.aws_profile,
                 region=resolution.region,
                 group=profile.group,
-                source="saved",
+                source=Source.SAVED,
                 state=base.state if base else None,
                 ping_status=base.ping_status if base else None,
                 platform=base.platform if base else None,
@@ -272,7 +279,7 @@ def _score(target: Target, words: Sequence[str]) -> int:
 
 def sort_key(target: Target) -> tuple[int, str, str, str]:
     """The order of an unranked listing: saved first, then by group, then by name."""
-    return (target.source != "saved", (target.group or "").lower(), target.name.lower(), target.name)
+    return (target.source is not Source.SAVED, (target.group or "").lower(), target.name.lower(), target.name)
 
 
 def search(targets: Iterable[Target], query: str) -> list[Target]:

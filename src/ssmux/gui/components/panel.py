@@ -31,8 +31,10 @@ from ssmux.gui.components.profile_dialogs import (
     profile_dialog,
 )
 from ssmux.gui.components.target_row import TargetRow
-from ssmux.gui.panel_model import PanelGroup, PanelTarget, TagMode, build_groups, refines
+from ssmux.gui.panel_model import GroupState, PanelGroup, PanelTarget, TagMode, build_groups, refines
 from ssmux.gui.services import Services
+from ssmux.gui.sync_controller import PairState
+from ssmux.sync.targets import Source
 
 log = logging.getLogger(__name__)
 
@@ -180,13 +182,13 @@ class ProfilePanel:
     def fill_status(self, group: PanelGroup, slot: ui.element) -> None:
         """Show a synced group's sync progress or its last sync's error in its heading."""
         slot.clear()
-        if group.source != "synced" or group.pair is None:
+        if group.source is not Source.SYNCED or group.pair is None:
             return
         progress = self.services.sync.progress.get(group.pair)
         with slot:
             if (
                 progress is not None
-                and progress.state in ("queued", "running")
+                and progress.state in (PairState.QUEUED, PairState.RUNNING)
                 and self.services.sync.running
             ):
                 ui.spinner(size="xs")
@@ -194,31 +196,33 @@ class ProfilePanel:
                     f"{progress.instances} found, {progress.pages} pages" if progress.pages else "syncing…"
                 ).classes("text-xs text-grey-7 font-normal").mark(f"group-progress {marker(group.key)}")
                 return
-            if progress is not None and progress.state == "error" and not self.services.sync.running:
+            if progress is not None and progress.state is PairState.ERROR and not self.services.sync.running:
                 # Fresher than the cache's record until the panel data is reloaded.
-                state, message = ("stale" if group.total else "error"), progress.message
+                state = GroupState.STALE if group.total else GroupState.ERROR
+                message = progress.message
             elif group.status is not None:
                 state, message = group.status.state, group.status.message
             else:
                 return
-            if state in ("stale", "error"):
+            if state in (GroupState.STALE, GroupState.ERROR):
+                stale = state is GroupState.STALE
                 since = group.status.last_success if group.status is not None else ""
-                text = "stale" if state == "stale" else "sync failed"
-                badge = ui.badge(text, color="warning" if state == "stale" else "negative").mark(
+                text = "stale" if stale else "sync failed"
+                badge = ui.badge(text, color="warning" if stale else "negative").mark(
                     f"group-badge {marker(group.key)}"
                 )
                 with badge:
-                    tip = message + (f"\nlast good sync: {since}" if since and state == "stale" else "")
+                    tip = message + (f"\nlast good sync: {since}" if since and stale else "")
                     ui.tooltip(tip).classes("whitespace-pre-wrap text-sm")
                 ui.label(message).classes("text-xs text-negative font-normal truncate max-w-[14rem]").mark(
                     f"group-error {marker(group.key)}"
                 )
-            elif state == "never":
+            elif state is GroupState.NEVER:
                 ui.badge("not synced", color="grey-6").mark(f"group-badge {marker(group.key)}")
 
     def _sync_changed(self) -> None:
         for view in self.views.values():
-            if view.group.source == "synced":
+            if view.group.source is Source.SYNCED:
                 view.fill_status()
 
     # Expansion -----------------------------------------------------------------------------------------
@@ -311,9 +315,9 @@ class ProfilePanel:
             self.move(len(self.rows))
         elif key == "Enter" and target is not None:
             self._spawn(self._connect(target))
-        elif key == "F2" and target is not None and target.source == "saved":
+        elif key == "F2" and target is not None and target.source is Source.SAVED:
             self._spawn(self.edit_profile(target))
-        elif key == "Delete" and target is not None and target.source == "saved":
+        elif key == "Delete" and target is not None and target.source is Source.SAVED:
             self._spawn(self.delete_profile(target))
 
     def _spawn(self, action: Coroutine[Any, Any, None]) -> None:
@@ -339,7 +343,7 @@ class ProfilePanel:
                 "menu-external"
             )
             ui.separator()
-            if target.source == "saved":
+            if target.source is Source.SAVED:
                 ui.menu_item("Edit…", on_click=lambda: self.edit_profile(target)).mark("menu-edit")
                 ui.menu_item("Duplicate…", on_click=lambda: self.duplicate_profile(target)).mark(
                     "menu-duplicate"

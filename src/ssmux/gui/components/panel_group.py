@@ -16,6 +16,7 @@ from nicegui import ui
 
 from ssmux.gui.components.target_row import TargetRow
 from ssmux.gui.panel_model import PanelGroup
+from ssmux.sync.targets import Source
 
 #: Rows rendered per group before "show more" (a panel shows about 20 at a time).
 PAGE_ROWS = 50
@@ -57,7 +58,7 @@ class GroupView:
                     toggle.on("click", lambda: panel.toggle(self.group.key))
                     toggle.mark(f"group-toggle {key}")
                     ui.icon("expand_more" if expanded else "chevron_right").classes("text-grey-7")
-                    ui.icon("folder" if group.source == "saved" else "cloud_sync").classes("text-grey-7")
+                    ui.icon("folder" if group.source is Source.SAVED else "cloud_sync").classes("text-grey-7")
                     ui.label(group.title).classes("truncate").mark(f"group-title {key}")
                     self.count = ui.label("").classes("text-grey-6 font-normal").mark(f"group-count {key}")
                     self.status = ui.element("span").classes("flex items-center gap-1 min-w-0")
@@ -72,7 +73,7 @@ class GroupView:
         self.update(group)
 
     def _action_button(self, group: PanelGroup, key: str) -> None:
-        if group.source == "synced" and group.pair is not None:
+        if group.source is Source.SYNCED and group.pair is not None:
             ui.button(icon="sync", on_click=lambda: self.panel.sync_group(self.group)).props(
                 "flat dense round size=sm"
             ).mark(f"sync-group {key}").tooltip(f"Sync {group.title}")
