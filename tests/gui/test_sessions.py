@@ -294,7 +294,7 @@ async def test_plugin_and_aws_cli_backends_run_in_a_pty(
     session_id = re.search(r"Starting session with SessionId: (\S+)", text).group(1)  # type: ignore[union-attr]
     ssm = demo_env.client("ssm", "dev", "eu-central-1")
     assert session_id in {s["SessionId"] for s in ssm.describe_sessions(State="Active")["Sessions"]}
-    process = session._transport.inner._process.process  # type: ignore[union-attr]
+    process = session._transport.inner.pty.process  # type: ignore[union-attr]
     gui.user.find(marker=f"tab-x-{session.id}").click()
     await gui.user.should_not_see(marker="session-tab", retries=50)
 

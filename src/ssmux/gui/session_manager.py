@@ -1,11 +1,14 @@
 """Sessions that live in the server, so a tab survives a browser reload.
 
-A :class:`ManagedSession` owns one connection (a :class:`Transport`: the native client, or the plugin / aws
-CLI in a pty) and keeps a bounded history of what it printed. Browser tabs are only *views*: a terminal
-attaches, gets the history to repaint its screen, then every new byte; a reload drops the view and the next
-page attaches a new one. Closing a tab is what ends the session (``TerminateSession`` and the processes).
+A :class:`ManagedSession` owns one connection (a :class:`~ssmux.sessions.launch.RunningSession` from
+:func:`ssmux.sessions.launch.launch`: the native client, or the plugin / aws CLI in a pty), is its
+:class:`~ssmux.sessions.launch.Frontend`, and keeps a bounded history of what it printed. Browser tabs are
+only *views*: a terminal attaches, gets the history to repaint its screen, then every new byte; a reload drops
+the view and the next page attaches a new one. Closing a tab is what ends the session (``TerminateSession``
+and the processes). This module only shows sessions: choosing the backend, starting, ending are
+:mod:`ssmux.sessions.launch`'s.
 
-Everything here runs on the event loop. Transports deliver output on the loop too, so attaching (history
+Everything here runs on the event loop. Sessions deliver output on the loop too, so attaching (history
 snapshot + subscription) is atomic: a view never misses or repeats a byte. Keystrokes pass straight to the
 transport and are never logged or kept.
 """
@@ -24,11 +27,22 @@ from typing import Protocol
 
 from ssmux.errors import SsmuxError
 from ssmux.gui.hub import Hub
+from ssmux.sessions.backends import Backend, SessionRequest
+from ssmux.sessions.ending import EndReason, SessionEnd
+from ssmux.sessions.launch import Frontend, RunningSession
 
 log = logging.getLogger(__name__)
 
 #: Bytes of output kept per session for repainting a re-attached terminal.
 HISTORY_LIMIT = 512 * 1024
+
+
+class Change(StrEnum):
+    """What :attr:`SessionManager.changed` reports about a session."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    STATUS = "status"
 
 
 class Status(StrEnum):
@@ -58,43 +72,33 @@ class SessionTarget:
     aws_profile: str | None = None
     region: str | None = None
     profile_name: str | None = None
-    backend: str | None = None
+    backend: Backend | None = None
 
 
-@dataclass(frozen=True)
-class Ended:
-    """Why a connection ended: ``reason`` is shown in the tab; ``error`` paints the dot red."""
-
-    reason: str
-    error: bool = False
-    exit_code: int | None = None
-
-
-class Transport(Protocol):
-    """One live connection of a session (see :mod:`ssmux.gui.transports`)."""
-
-    @property
-    def session_id(self) -> str | None:
-        """The SSM session id once known."""
-
-    async def start(self, cols: int, rows: int) -> None:
-        """Open the session with this window size; raises :class:`~ssmux.errors.SsmuxError` on failure."""
-
-    def send(self, data: bytes) -> None:
-        """Pass keystrokes (or pasted text) to the remote side as they are."""
-
-    def resize(self, cols: int, rows: int) -> None:
-        """Tell the remote pty its new size."""
-
-    async def wait(self) -> Ended:
-        """Return when the connection has ended, saying why."""
-
-    async def close(self) -> None:
-        """End the session for good (``TerminateSession``, stop and reap processes); safe to call twice."""
+def describe_end(end: SessionEnd) -> str:
+    """The line a tab shows for how its session ended."""
+    if end.reason is EndReason.CLOSED:
+        text = "session ended" + (f" (exit code {end.exit_code})" if end.exit_code is not None else "")
+        if end.message.strip():
+            text += f": {end.message.strip()}"
+        return text
+    if end.reason is EndReason.TIMED_OUT:
+        return end.message or "session timed out"
+    if end.reason is EndReason.TERMINATED:
+        return "session terminated"
+    return end.message or "session failed"
 
 
-#: Makes the transport of a session; ``on_output`` must be called on the event loop.
-TransportFactory = Callable[[SessionTarget, Callable[[bytes], None]], Transport]
+#: Makes the (not yet started) session of a tab; it feeds the tab's output to the frontend, on the loop.
+TransportFactory = Callable[[SessionTarget, Frontend], RunningSession]
+
+
+def default_factory(target: SessionTarget, frontend: Frontend) -> RunningSession:
+    """The session for ``target`` with the backend the tab (or else the settings) asks for."""
+    from ssmux.sessions.launch import launch
+
+    request = SessionRequest(target=target.instance_id, aws_profile=target.aws_profile, region=target.region)
+    return launch(request, frontend, backend=target.backend)
 
 
 class View(Protocol):
@@ -152,7 +156,7 @@ class ManagedSession:
         self.cols, self.rows = 80, 24
         self.changed = Hub()
         self._views: list[View] = []
-        self._transport: Transport | None = None
+        self._transport: RunningSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -184,7 +188,8 @@ class ManagedSession:
     def view_count(self) -> int:
         return len(self._views)
 
-    def _output(self, data: bytes) -> None:
+    def output(self, data: bytes) -> None:
+        """Output of the session (:class:`~ssmux.sessions.launch.Frontend`): kept, and drawn by every view."""
         if not data:
             return
         self.history.append(data)
@@ -204,7 +209,7 @@ class ManagedSession:
             except Exception:
                 log.exception("a terminal view failed to show a status change")
         self.changed.emit(self)
-        self.manager.changed.emit("status", self)
+        self.manager.changed.emit(Change.STATUS, self)
 
     # Input ---------------------------------------------------------------------------------------------
     def input(self, text: str) -> None:
@@ -228,7 +233,7 @@ class ManagedSession:
     async def _run(self) -> None:
         self._set_status(Status.CONNECTING)
         try:
-            transport = self.manager.transport_factory(self.target, self._output)
+            transport = self.manager.transport_factory(self.target, self)
             self._transport = transport
             size = (self.cols, self.rows)
             await transport.start(*size)
@@ -245,19 +250,20 @@ class ManagedSession:
             return
         self._set_status(Status.CONNECTED)
         try:
-            ended = await transport.wait()
+            end = await transport.wait()
         except asyncio.CancelledError:
             raise
         except Exception as error:
             log.exception("session %s failed", self.id)
-            ended = Ended(f"unexpected {type(error).__name__}: {error}", error=True)
+            end = SessionEnd(EndReason.ERROR, f"unexpected {type(error).__name__}: {error}")
         if self._closed:
             return
-        self._output(f"\r\n\x1b[2m[{ended.reason}]\x1b[0m\r\n".encode())
-        self._set_status(Status.ERROR if ended.error else Status.ENDED, ended.reason)
+        reason = describe_end(end)
+        self.output(f"\r\n\x1b[2m[{reason}]\x1b[0m\r\n".encode())
+        self._set_status(Status.ERROR if end.failed else Status.ENDED, reason)
 
     def _fail(self, message: str) -> None:
-        self._output(f"\r\n\x1b[31m{message}\x1b[0m\r\n".encode())
+        self.output(f"\r\n\x1b[31m{message}\x1b[0m\r\n".encode())
         self._set_status(Status.ERROR, message)
 
     async def reconnect(self) -> None:
@@ -265,7 +271,7 @@ class ManagedSession:
         if self._closed:
             return
         await self._stop()
-        self._output(b"\r\n\x1b[2m[reconnecting]\x1b[0m\r\n")
+        self.output(b"\r\n\x1b[2m[reconnecting]\x1b[0m\r\n")
         self.start()
 
     async def close(self) -> None:
@@ -297,28 +303,24 @@ class SessionManager:
     """Every open session of the app, in tab order.
 
     Args:
-        transport_factory: How a session connects (default: the backend chosen in the settings, see
-            :func:`ssmux.gui.transports.default_factory`).
+        transport_factory: How a session connects (default: :func:`default_factory`, the backend chosen in
+            the settings).
         history_limit: Bytes of output kept per session.
     """
 
     def __init__(
         self, transport_factory: TransportFactory | None = None, history_limit: int = HISTORY_LIMIT
     ) -> None:
-        if transport_factory is None:
-            from ssmux.gui.transports import default_factory
-
-            transport_factory = default_factory
-        self.transport_factory: TransportFactory = transport_factory
+        self.transport_factory: TransportFactory = transport_factory or default_factory
         self.history_limit = history_limit
         self.sessions: dict[str, ManagedSession] = {}
-        self.changed = Hub()  # ("added" | "removed" | "status", session)
+        self.changed = Hub()  # (Change, session)
 
     def open(self, target: SessionTarget) -> ManagedSession:
         """Open a new session in a new tab (connects in the background)."""
         session = ManagedSession(self, target)
         self.sessions[session.id] = session
-        self.changed.emit("added", session)
+        self.changed.emit(Change.ADDED, session)
         session.start()
         return session
 
@@ -335,7 +337,7 @@ class SessionManager:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return
-        self.changed.emit("removed", session)
+        self.changed.emit(Change.REMOVED, session)
         await session.close()
 
     async def close_all(self) -> None:

@@ -33,8 +33,17 @@ class SessionEnd:
         reason: why it ended.
         message: the channel_closed Output text, or what went wrong.
         error: the error to report for :attr:`EndReason.ERROR`.
+        exit_code: the remote shell's or command's exit code (or the plugin's, in a pty), when reported.
     """
 
     reason: EndReason
     message: str = ""
     error: SsmuxError | None = None
+    exit_code: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True for an error, a timeout, or a non-zero exit code."""
+        if self.reason in (EndReason.ERROR, EndReason.TIMED_OUT):
+            return True
+        return self.reason is EndReason.CLOSED and self.exit_code not in (None, 0)

@@ -74,6 +74,11 @@ class PortFrontend:
         self._stop_stdin: Any = None
         self.error: BaseException | None = None
 
+    @property
+    def open_connections(self) -> int:
+        """Local connections open now (one per smux stream, or the one of basic mode)."""
+        return len(self._writers) + (1 if self._basic_writer is not None else 0)
+
     # ------------------------------------------------------------------------------- lifecycle
 
     def start(self) -> None:

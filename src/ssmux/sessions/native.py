@@ -30,8 +30,8 @@ client cannot do, and nothing else:
 * **End**: ``channel_closed`` ends the session; :meth:`NativeSession.terminate` calls ``TerminateSession``
   when the user ends it.
 
-Frontends (:mod:`ssmux.sessions.shell`, :mod:`ssmux.sessions.forward`, the GUI's terminal tab) set
-:attr:`NativeSession.handler` to take the events and call :meth:`~NativeSession.send_input`,
+Frontends (:mod:`ssmux.sessions.shell`, :mod:`ssmux.sessions.forward`, :mod:`ssmux.sessions.launch`)
+set :attr:`NativeSession.handler` to take the events and call :meth:`~NativeSession.send_input`,
 :meth:`~NativeSession.resize` and :meth:`~NativeSession.send_flag`; :meth:`NativeSession.wait_closed` says
 how the session ended. Acks are written from the reading task itself, so they leave as frames arrive even when
 the peer keeps many messages in flight.
@@ -145,6 +145,7 @@ class NativeSession:
         api: SessionApi | None = None,
         *,
         on_started: Callable[[NativeSession], None] | None = None,
+        open_channel: bool = True,
         **options: Any,
     ) -> NativeSession:
         """``StartSession`` for ``request``, then open its data channel.
@@ -154,6 +155,8 @@ class NativeSession:
             api: the AWS calls to use (default: one for the request's profile and region).
             on_started: called once the session exists, before the websocket is dialled (to print the
                 "Starting session" line, record recent lists).
+            open_channel: False leaves :meth:`open` to the caller (who may shield StartSession from
+                cancellation but not the dial).
             **options: passed to the constructor (``kms_allowed``, ``client_version``).
 
         Raises:
@@ -171,7 +174,8 @@ class NativeSession:
         session = cls(api, started, request.target, **options)
         if on_started is not None:
             on_started(session)
-        await session.open()
+        if open_channel:
+            await session.open()
         return session
 
     async def open(self) -> None:

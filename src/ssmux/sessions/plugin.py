@@ -128,6 +128,21 @@ def run_plugin(executable: str, request: SessionRequest, api: Any) -> int:
     Returns:
         The plugin's exit status (the plugin itself always exits 0 at the end of a session).
     """
+    launch, session_id = start_plugin(executable, request, api)
+    try:
+        return run_in_terminal(launch)
+    except BackendUnavailable:
+        api.terminate_session(session_id, quiet=True)
+        raise
+
+
+def start_plugin(executable: str, request: SessionRequest, api: Any) -> tuple[Launch, str]:
+    """The plugin's ``--version``, ``StartSession`` through ``api``, and the plugin's run (blocking).
+
+    Returns:
+        The plugin's :class:`Launch` and the id of the session it will join; whoever runs it (this
+        terminal, or a pty in the app) terminates that session if the plugin cannot be started.
+    """
     use_env_var = takes_env_var(plugin_version(executable))
     params = request.start_session_params()
     started = api.start_session(params)
@@ -140,8 +155,4 @@ def run_plugin(executable: str, request: SessionRequest, api: Any) -> int:
         endpoint_url=api.endpoint_url,
         use_env_var=use_env_var,
     )
-    try:
-        return run_in_terminal(launch)
-    except BackendUnavailable:
-        api.terminate_session(started.session_id, quiet=True)
-        raise
+    return launch, started.session_id

@@ -1,8 +1,8 @@
 """A child process in a pseudo-terminal (POSIX only), for the emulator's shells and the app's pty tabs.
 
 This module imports ``fcntl``/``termios`` at import time, so it is only ever imported lazily, on POSIX
-systems: by the emulator's shell agent (a shell the way the SSM agent runs one) and by the app's pty
-transport (``session-manager-plugin`` or ``aws ssm start-session`` in a terminal tab).
+systems: by the emulator's shell agent (a shell the way the SSM agent runs one) and by
+:mod:`ssmux.sessions.ptysession` (``session-manager-plugin`` or ``aws ssm start-session`` in the app's tab).
 
 Why not :mod:`subprocess`: the child must own the pty as its *controlling terminal* so that the line
 discipline turns a received ``0x03`` into SIGINT for the foreground job (spec §7.2), and

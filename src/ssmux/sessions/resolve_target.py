@@ -144,11 +144,16 @@ def _distinct(matches: Sequence[Any]) -> list[Any]:
     return kept
 
 
-def record_recent(instance_id: str, aws_profile: str | None, region: str | None) -> None:
+def record_recent(
+    instance_id: str,
+    aws_profile: str | None,
+    region: str | None,
+    warn: Callable[[str], None] | None = None,
+) -> None:
     """Put this session's instance, profile and region at the front of the settings' recent lists.
 
     A settings file that cannot be written must not stop a session that already runs: the failure is
-    reported as a warning line and the session goes on.
+    reported to ``warn`` (default: a warning line on stderr) and the session goes on.
     """
     import sys
 
@@ -157,4 +162,7 @@ def record_recent(instance_id: str, aws_profile: str | None, region: str | None)
     try:
         store_recent(instance_id=instance_id, aws_profile=aws_profile, region=region)
     except SsmuxError as error:
-        sys.stderr.write(f"ssmux: warning: recent lists not updated: {error}\n")
+        if warn is not None:
+            warn(f"recent lists not updated: {error}")
+        else:
+            sys.stderr.write(f"ssmux: warning: recent lists not updated: {error}\n")

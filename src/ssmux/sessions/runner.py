@@ -5,6 +5,9 @@
 :class:`Router` picks the local end once the session type is known (the agent decides it, §6): a shell on
 this terminal, a command with stdout and stderr apart, or port forwarding.
 
+The app runs sessions through :mod:`ssmux.sessions.launch` (feeding a terminal tab or a forward) with the
+same backend choice, plugin start and native start.
+
 Lines of ssmux's own ("Starting session with SessionId: ...", "Exiting session with sessionId: ...") are
 those of the plugin. They go to the terminal in an interactive session, and to stderr in pipe mode, so that
 stdout carries only the session's output.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from nicegui import ui
 
 from ssmux.gui.components.terminal import TerminalView
-from ssmux.gui.session_manager import ManagedSession, SessionManager, Status
+from ssmux.gui.session_manager import Change, ManagedSession, SessionManager, Status
 
 
 @dataclass
@@ -71,13 +71,13 @@ class SessionTabs:
         ui.context.client.on_delete(manager.changed.subscribe(self._changed))
 
     # Following the manager -----------------------------------------------------------------------------
-    def _changed(self, event: str, session: ManagedSession) -> None:
-        if event == "added" and session.id not in self.entries:
+    def _changed(self, change: Change, session: ManagedSession) -> None:
+        if change is Change.ADDED and session.id not in self.entries:
             self._add(session)
             self.tabs.set_value(session.id)
-        elif event == "removed":
+        elif change is Change.REMOVED:
             self._remove(session.id)
-        elif event == "status" and session.id in self.entries:
+        elif change is Change.STATUS and session.id in self.entries:
             self._show_status(self.entries[session.id])
         self._update_empty()
 

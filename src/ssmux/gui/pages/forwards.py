@@ -13,8 +13,14 @@ from ssmux.gui.components.dialogs import show_error, value_text
 from ssmux.gui.forwards import ForwardSpec, RunningForward
 from ssmux.gui.layout import frame
 from ssmux.gui.services import Services
+from ssmux.sessions.launch import ForwardState
 
-_STATE_COLORS = {"starting": "warning", "listening": "positive", "ended": "grey", "error": "negative"}
+_STATE_COLORS = {
+    ForwardState.STARTING: "warning",
+    ForwardState.LISTENING: "positive",
+    ForwardState.ENDED: "grey",
+    ForwardState.ERROR: "negative",
+}
 
 
 def parse_port(text: str, what: str, *, allow_zero: bool = False) -> int:
@@ -141,7 +147,7 @@ class ForwardsPage:
                 ).props("flat dense color=negative").mark(f"forward-stop-{forward.id}")
             if forward.message:
                 ui.label(forward.message).classes(
-                    "text-sm " + ("text-negative" if forward.state == "error" else "text-grey-7")
+                    "text-sm " + ("text-negative" if forward.state is ForwardState.ERROR else "text-grey-7")
                 ).mark(f"forward-message-{forward.id}")
             if forward.lines:
                 ui.label("\n".join(list(forward.lines)[-6:])).classes(

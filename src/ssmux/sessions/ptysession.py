@@ -1,120 +1,75 @@
-"""How a tab's session connects: the native client, or the plugin / aws CLI running in a pty.
+"""The plugin or the aws CLI in a pseudo-terminal, feeding a frontend (the app's terminal tab).
 
-:func:`default_factory` picks the backend as ``ssmux connect`` does (the tab's own choice, else the
-``backend`` setting; ``auto`` = the plugin when installed, else native) and returns a transport that does
-so. Every blocking step (settings, ``StartSession``, ``--version``, ``TerminateSession``) runs in a worker
-thread; the pty is read with the event loop's reader callbacks, so nothing blocks the loop.
-
-Plugin and aws CLI sessions run in a pseudo-terminal as they would in a terminal window (on Windows through
-pywinpty); the tab's keystrokes are written to it and its output is the tab's output. Closing the tab hangs
-up the pty, reaps every process of the session and calls ``TerminateSession`` (for the aws CLI backend with
-the session id the plugin printed), so the remote shell ends too.
+The program runs in a pty as it would in a terminal window (on Windows through pywinpty); the frontend's
+keystrokes are written to it and its output goes to :meth:`Frontend.output
+<ssmux.sessions.launch.Frontend.output>`. The pty is read with the event loop's reader callbacks, and every
+blocking step (``--version``, ``StartSession``, the spawn, ``TerminateSession``) runs in a worker thread, so
+nothing blocks the loop. Closing hangs up the pty, reaps every process of the session and calls
+``TerminateSession`` (for the aws CLI backend with the session id the plugin printed), so the remote shell
+ends too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ssmux.errors import SessionError, SsmuxError
-from ssmux.gui.session_manager import Ended, SessionTarget, Transport
+from ssmux.sessions.backends import Backend, Choice, Launch, SessionRequest
+from ssmux.sessions.ending import EndReason, SessionEnd
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from ssmux.sessions.api import SessionApi
+    from ssmux.sessions.launch import Frontend
 
 READ_SIZE = 65536
-_SESSION_ID = re.compile(rb"Starting session with SessionId: ([A-Za-z0-9_.@:+=-]+)")
+#: The line the plugin prints first; the aws-cli backend learns its session id only from it.
+SESSION_ID_LINE = re.compile(rb"Starting session with SessionId: ([A-Za-z0-9_.@:+=-]+)")
 
 
-def default_factory(target: SessionTarget, on_output: Callable[[bytes], None]) -> BackendTransport:
-    """The transport for ``target`` with the backend the settings (or the tab) ask for."""
-    return BackendTransport(target, on_output)
+class Pty(Protocol):
+    """A program in a pty, read through the event loop (:class:`_PosixPty`, :class:`_WinPty`)."""
 
+    def start_reading(self, loop: asyncio.AbstractEventLoop, callback: Callable[[bytes], None]) -> None:
+        """Call ``callback`` with output on the loop, then once with ``b""`` at the end."""
 
-def _request(target: SessionTarget) -> Any:
-    from ssmux.sessions.backends import SessionRequest
+    def stop_reading(self) -> None:
+        """Stop watching the pty (on the loop)."""
 
-    return SessionRequest(target=target.instance_id, aws_profile=target.aws_profile, region=target.region)
-
-
-def _record_recent(target: SessionTarget) -> None:
-    from ssmux.core import store
-
-    try:
-        store.record_recent(target.instance_id, target.aws_profile, target.region)
-    except SsmuxError as error:  # the session matters more than the history list
-        log.warning("could not update the recent lists: %s", error)
-
-
-class BackendTransport:
-    """Chooses the backend when started, then delegates to the native or the pty transport."""
-
-    def __init__(self, target: SessionTarget, on_output: Callable[[bytes], None]) -> None:
-        self.target = target
-        self.on_output = on_output
-        self.inner: Transport | None = None
-        self.backend = ""
-
-    @property
-    def session_id(self) -> str | None:
-        return self.inner.session_id if self.inner is not None else None
-
-    async def start(self, cols: int, rows: int) -> None:
-        choice = await asyncio.to_thread(self._choose)
-        self.backend = choice.backend.value
-        if choice.backend.value == "native":
-            from ssmux.gui.native_transport import NativeTransport
-
-            self.inner = NativeTransport(_request(self.target), self.on_output)
-        else:
-            self.inner = PtyTransport(self.target, self.on_output, choice)
-        await self.inner.start(cols, rows)
-        await asyncio.to_thread(_record_recent, self.target)
-
-    def _choose(self) -> Any:
-        from ssmux.core import store
-        from ssmux.sessions.backends import choose
-
-        return choose(self.target.backend, store.load_settings())
-
-    def send(self, data: bytes) -> None:
-        if self.inner is not None:
-            self.inner.send(data)
+    def write(self, data: bytes) -> None:
+        """Type ``data``."""
 
     def resize(self, cols: int, rows: int) -> None:
-        if self.inner is not None:
-            self.inner.resize(cols, rows)
+        """Set the window size."""
 
-    async def wait(self) -> Ended:
-        assert self.inner is not None
-        return await self.inner.wait()
+    def finish(self) -> int | None:
+        """The exit status once the program ended (blocking)."""
 
-    async def close(self) -> None:
-        if self.inner is not None:
-            await self.inner.close()
+    def close(self) -> None:
+        """Hang up and reap every process (blocking)."""
 
 
-class PtyTransport:
-    """The plugin or the aws CLI in a pseudo-terminal.
+class PtySession:
+    """The plugin or the aws CLI of ``choice`` in a pseudo-terminal.
 
     Args:
-        target: What to connect to.
-        on_output: Gets the pty's output, on the event loop.
-        choice: The backend choice (:class:`ssmux.sessions.backends.Choice`).
+        request: What to open.
+        frontend: Gets the pty's output, on the event loop.
+        choice: The plugin or aws-cli backend and its executable.
     """
 
-    def __init__(self, target: SessionTarget, on_output: Callable[[bytes], None], choice: Any) -> None:
-        self.target = target
-        self.on_output = on_output
+    def __init__(self, request: SessionRequest, frontend: Frontend, choice: Choice) -> None:
+        self.request = request
+        self.frontend = frontend
         self.choice = choice
+        self.backend = choice.backend
         self.session_id: str | None = None
-        self._api: Any = None
-        self._process: Any = None
+        self._api: SessionApi | None = None
+        self.pty: Pty | None = None
         self._ended: asyncio.Future[None] | None = None
-        self._pending = bytearray()
         self._seen = bytearray()  # the first output, scanned for the session id the plugin prints
         self._closed = False
 
@@ -123,82 +78,76 @@ class PtyTransport:
         self._ended = loop.create_future()
         launch = await asyncio.to_thread(self._prepare)
         try:
-            self._process = await asyncio.to_thread(_spawn, launch.argv, launch.full_env(), cols, rows)
+            self.pty = await asyncio.to_thread(spawn, launch.argv, launch.full_env(), cols, rows)
         except SsmuxError:
             await self._terminate_remote()
             raise
-        self._process.start_reading(loop, self._readable)
+        self.pty.start_reading(loop, self._readable)
 
-    def _prepare(self) -> Any:
+    def _prepare(self) -> Launch:
         """StartSession (plugin backend) and the argv to run, in a worker thread."""
         from ssmux.sessions.awscli import awscli_launch
-        from ssmux.sessions.plugin import plugin_launch, plugin_version, takes_env_var
+        from ssmux.sessions.plugin import start_plugin
 
-        request = _request(self.target)
-        if self.choice.backend.value == "aws-cli":
-            return awscli_launch(self.choice.executable, request, self.choice.plugin)
-        from ssmux.sessions.api import SessionApi
+        assert self.choice.executable is not None
+        if self.choice.backend is Backend.AWS_CLI:
+            return awscli_launch(self.choice.executable, self.request, self.choice.plugin)
+        launch, self.session_id = start_plugin(self.choice.executable, self.request, self._session_api())
+        return launch
 
-        use_env_var = takes_env_var(plugin_version(self.choice.executable))
-        self._api = SessionApi(request.aws_profile, request.region)
-        params = request.start_session_params()
-        started = self._api.start_session(params)
-        self.session_id = started.session_id
-        return plugin_launch(
-            self.choice.executable,
-            {"SessionId": started.session_id, "TokenValue": started.token, "StreamUrl": started.stream_url},
-            region=self._api.region_name,
-            aws_profile=request.aws_profile,
-            request_params=params,
-            endpoint_url=self._api.endpoint_url,
-            use_env_var=use_env_var,
-        )
+    def _session_api(self) -> SessionApi:
+        if self._api is None:
+            from ssmux.sessions.api import SessionApi
+
+            self._api = SessionApi(self.request.aws_profile, self.request.region)
+        return self._api
 
     def _readable(self, data: bytes) -> None:
         if data:
             if self.session_id is None and len(self._seen) < 4096:
                 self._seen += data
-                found = _SESSION_ID.search(self._seen)
+                found = SESSION_ID_LINE.search(self._seen)
                 if found:
                     self.session_id = found.group(1).decode()
-            self.on_output(data)
+            self.frontend.output(data)
         elif self._ended is not None and not self._ended.done():
             self._ended.set_result(None)
 
     def send(self, data: bytes) -> None:
-        if self._process is not None and not self._closed:
-            self._process.write(data)
+        if self.pty is not None and not self._closed:
+            self.pty.write(data)
 
     def resize(self, cols: int, rows: int) -> None:
-        if self._process is not None and not self._closed:
-            self._process.resize(cols, rows)
+        if self.pty is not None and not self._closed:
+            self.pty.resize(cols, rows)
 
-    async def wait(self) -> Ended:
-        assert self._ended is not None
+    async def wait(self) -> SessionEnd:
+        assert self._ended is not None and self.pty is not None
         await self._ended
-        code = await asyncio.to_thread(self._process.finish)
-        return Ended(f"session ended (exit code {code})", error=code not in (0, None), exit_code=code)
+        code = await asyncio.to_thread(self.pty.finish)
+        return SessionEnd(EndReason.CLOSED, exit_code=code)
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._process is not None:
-            self._process.stop_reading()  # on the loop, before the pty's descriptor is closed
-            await asyncio.to_thread(self._process.close)
+        if self.pty is not None:
+            self.pty.stop_reading()  # on the loop, before the pty's descriptor is closed
+            await asyncio.to_thread(self.pty.close)
         await self._terminate_remote()
 
     async def _terminate_remote(self) -> None:
         if self.session_id is None:
             return
-        if self._api is None:
-            from ssmux.sessions.api import SessionApi
-
-            self._api = SessionApi(self.target.aws_profile, self.target.region)
-        await asyncio.to_thread(self._api.terminate_session, self.session_id, quiet=True)
+        await asyncio.to_thread(self._session_api().terminate_session, self.session_id, quiet=True)
 
 
-def _spawn(argv: list[str], env: dict[str, str], cols: int, rows: int) -> Any:
+def spawn(argv: list[str], env: dict[str, str], cols: int, rows: int) -> Pty:
+    """Start ``argv`` in a new pty of ``cols`` x ``rows`` (blocking).
+
+    Raises:
+        SessionError: the program cannot be started (or pywinpty is missing on Windows).
+    """
     if sys.platform == "win32":
         return _WinPty.spawn(argv, env, cols, rows)
     return _PosixPty.spawn(argv, env, cols, rows)

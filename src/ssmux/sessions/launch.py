@@ -1,0 +1,333 @@
+"""Sessions that feed a frontend: the app's terminal tabs and its port forwards.
+
+:func:`launch` is a terminal tab's whole API: a :class:`~ssmux.sessions.backends.SessionRequest`, a
+:class:`Frontend` that shows the output, and the backend asked for (``None``: the ``backend`` setting). It
+returns a :class:`RunningSession`; :meth:`~RunningSession.start` chooses the backend as ``ssmux connect`` does
+(:func:`ssmux.sessions.backends.choose`: ``auto`` is the plugin when installed, else native), starts it with
+the frontend's window size and records the recent lists; :meth:`~RunningSession.wait` says how it ended, as a
+typed :class:`~ssmux.sessions.ending.SessionEnd`. The native backend runs on the event loop
+(:class:`NativeFeed`); the plugin and the aws CLI run in a pty
+(:class:`ssmux.sessions.ptysession.PtySession`). Every blocking step runs in a worker thread.
+
+:class:`PortForward` runs a port session for a :class:`ForwardFrontend` (the app's forwards page).
+
+The third way to run a session is on this terminal, the CLI's: :func:`ssmux.sessions.runner.open_session`.
+All three start a native session with :meth:`NativeSession.start <ssmux.sessions.native.NativeSession.start>`,
+the plugin with :func:`ssmux.sessions.plugin.start_plugin`, and choose with the same
+:func:`~ssmux.sessions.backends.choose`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ssmux.sessions.backends import Backend, Choice, SessionRequest, choose
+from ssmux.sessions.ending import EndReason, SessionEnd
+
+if TYPE_CHECKING:
+    from ssmux.sessions.api import SessionApi
+    from ssmux.sessions.forward import PortFrontend
+    from ssmux.sessions.native import NativeSession
+
+log = logging.getLogger(__name__)
+
+
+class Frontend(Protocol):
+    """What shows a session: gets its output (stdout and stderr alike, as a terminal shows them)."""
+
+    def output(self, data: bytes) -> None:
+        """New output, on the event loop."""
+
+
+class RunningSession(Protocol):
+    """One session of any backend, fed to a :class:`Frontend`."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The SSM session id once known."""
+
+    async def start(self, cols: int, rows: int) -> None:
+        """Open the session with this window size; raises :class:`~ssmux.errors.SsmuxError` on failure."""
+
+    def send(self, data: bytes) -> None:
+        """Pass keystrokes (or pasted text) to the remote side as they are."""
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Tell the remote pty its new size."""
+
+    async def wait(self) -> SessionEnd:
+        """Return when the session has ended, saying how."""
+
+    async def close(self) -> None:
+        """End the session for good (``TerminateSession``, stop and reap processes); safe to call twice."""
+
+
+def launch(request: SessionRequest, frontend: Frontend, *, backend: Backend | None = None) -> RunningSession:
+    """The session for ``request`` with ``backend`` (``None``: the settings' choice), not started yet."""
+    return ChosenSession(request, frontend, backend)
+
+
+class ChosenSession:
+    """Chooses the backend when started, then delegates to :class:`NativeFeed` or a pty session."""
+
+    def __init__(self, request: SessionRequest, frontend: Frontend, backend: Backend | None = None) -> None:
+        self.request = request
+        self.frontend = frontend
+        self.requested = backend
+        self.inner: RunningSession | None = None
+        self.backend: Backend | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        return self.inner.session_id if self.inner is not None else None
+
+    async def start(self, cols: int, rows: int) -> None:
+        choice = await asyncio.to_thread(self._choose)
+        self.backend = choice.backend
+        if choice.backend is Backend.NATIVE:
+            self.inner = NativeFeed(self.request, self.frontend)
+        else:
+            from ssmux.sessions.ptysession import PtySession
+
+            self.inner = PtySession(self.request, self.frontend, choice)
+        await self.inner.start(cols, rows)
+        await asyncio.to_thread(self._record_recent)
+
+    def _choose(self) -> Choice:
+        from ssmux.core import store
+
+        return choose(self.requested, store.load_settings())
+
+    def _record_recent(self) -> None:
+        from ssmux.sessions.resolve_target import record_recent
+
+        request = self.request
+        record_recent(request.target, request.aws_profile, request.region, warn=log.warning)
+
+    def send(self, data: bytes) -> None:
+        if self.inner is not None:
+            self.inner.send(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if self.inner is not None:
+            self.inner.resize(cols, rows)
+
+    async def wait(self) -> SessionEnd:
+        assert self.inner is not None
+        return await self.inner.wait()
+
+    async def close(self) -> None:
+        if self.inner is not None:
+            await self.inner.close()
+
+
+class NativeFeed:
+    """A native session whose output goes to a :class:`Frontend`.
+
+    Output and stderr alike become terminal bytes, the exit code is kept for the end. ``StartSession``
+    runs in its own task that is never cancelled halfway: if the session is closed while it is in flight,
+    :meth:`close` waits for it and terminates the session it created, so none is left open on the service.
+
+    Args:
+        request: What to open.
+        frontend: Gets output bytes, on the event loop.
+        api: The AWS calls to use (default: one for the request's profile and region).
+    """
+
+    backend = Backend.NATIVE
+
+    def __init__(self, request: SessionRequest, frontend: Frontend, api: SessionApi | None = None) -> None:
+        self.request = request
+        self.frontend = frontend
+        self.api = api
+        self.session_id: str | None = None
+        self.exit_code: int | None = None
+        self._native: NativeSession | None = None
+        self._starting: asyncio.Future[NativeSession] | None = None
+        self._closed = False
+
+    async def start(self, cols: int, rows: int) -> None:
+        from ssmux.sessions.native import NativeSession
+
+        self._starting = asyncio.ensure_future(
+            NativeSession.start(self.request, self.api, on_started=self._started, open_channel=False)
+        )
+        native = await asyncio.shield(self._starting)
+        await native.open()
+        native.resize(cols, rows)
+
+    def _started(self, native: NativeSession) -> None:
+        self.api = native.api
+        self.session_id = native.session_id
+        native.handler = self._handle
+        self._native = native
+
+    def _handle(self, event: Any) -> None:
+        from ssmux.protocol.client import ExitCode, HandshakeCompleted, Output, StdErr
+
+        if isinstance(event, (Output, StdErr)):
+            self.frontend.output(event.data)
+        elif isinstance(event, ExitCode):
+            self.exit_code = event.code
+        elif isinstance(event, HandshakeCompleted) and event.customer_message:
+            self.frontend.output(event.customer_message.encode() + b"\r\n")
+
+    def send(self, data: bytes) -> None:
+        if self._native is not None:
+            self._native.send_input(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if self._native is not None:
+            self._native.resize(cols, rows)
+
+    async def wait(self) -> SessionEnd:
+        assert self._native is not None
+        end = await self._native.wait_closed()
+        await self._native.close()
+        return SessionEnd(end.reason, end.message, end.error, self.exit_code)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._native is not None:
+            await self._native.terminate()
+            return
+        if self._starting is not None:
+            # StartSession may still be in flight: let it finish, then end the session it made.
+            with contextlib.suppress(Exception):
+                native = await self._starting
+                self.session_id = native.session_id
+                await asyncio.to_thread(native.api.terminate_session, native.session_id, quiet=True)
+
+
+class ForwardState(StrEnum):
+    """Where a :class:`PortForward` is."""
+
+    STARTING = "starting"
+    LISTENING = "listening"
+    ENDED = "ended"
+    ERROR = "error"
+
+
+class ForwardFrontend(Protocol):
+    """What shows a port forward: the lines the plugin would print, and when anything changed."""
+
+    def write(self, text: str) -> int:
+        """Plugin-style lines ("Port N opened...", "Connection accepted..."), as a text file takes them."""
+
+    def flush(self) -> None:
+        """Nothing to do for most frontends; there for file-likes."""
+
+    def changed(self) -> None:
+        """The state, the message or the connection counts changed."""
+
+
+#: Seconds a started port session may take to listen before the forward stops waiting for it.
+LISTEN_TIMEOUT = 60.0
+
+
+class PortForward:
+    """A port session run with the native client and the CLI's local end, :class:`~ssmux.sessions.forward.
+    PortFrontend` (smux when the agent supports it: many connections at once), for a frontend.
+
+    Args:
+        request: The port session to start (:func:`ssmux.sessions.runner.build_request` with
+            :attr:`~ssmux.sessions.runner.Kind.FORWARD`).
+        frontend: Gets the plugin-style lines and is told of every change.
+        local_port: Local port to listen on (0: the system picks; ``None``: the request's).
+    """
+
+    def __init__(self, request: SessionRequest, frontend: ForwardFrontend, local_port: int | None) -> None:
+        self.request = request
+        self.frontend = frontend
+        self.local_port = local_port
+        self.state = ForwardState.STARTING
+        self.message = ""
+        self.session: NativeSession | None = None
+        self.ports: PortFrontend | None = None
+
+    @property
+    def port(self) -> int | None:
+        """The local port listened on, once listening."""
+        return self.ports.port if self.ports is not None else None
+
+    @property
+    def accepted(self) -> int:
+        """Connections accepted so far."""
+        return self.ports.accepted if self.ports is not None else 0
+
+    @property
+    def active(self) -> int:
+        """Connections open now."""
+        return self.ports.open_connections if self.ports is not None else 0
+
+    def _set(self, state: ForwardState, message: str = "") -> None:
+        self.state = state
+        self.message = message
+        self.frontend.changed()
+
+    async def run(self) -> None:
+        """Start the session and run it to its end; failures end up in :attr:`state` and :attr:`message`."""
+        from ssmux.errors import SsmuxError
+        from ssmux.sessions.native import NativeSession
+
+        try:
+            session = await NativeSession.start(self.request, on_started=self._started)
+        except SsmuxError as error:
+            self._set(ForwardState.ERROR, str(error))
+            return
+        end = await session.wait_closed()
+        if self.ports is not None:
+            self.ports.close()
+        await session.close()
+        if self.state is not ForwardState.ENDED:
+            if end.reason is EndReason.ERROR:
+                self._set(ForwardState.ERROR, end.message)
+            else:
+                self._set(ForwardState.ENDED, end.message or "session ended")
+
+    def _started(self, session: NativeSession) -> None:
+        self.session = session
+        session.handler = self._handle
+        self.frontend.write(f"Starting session with SessionId: {session.session_id}\n")
+
+    def _handle(self, event: Any) -> None:
+        from ssmux.protocol.client import SessionTypeKnown
+        from ssmux.protocol.handshake import SessionType
+        from ssmux.sessions.forward import PortFrontend
+
+        session = self.session
+        assert session is not None
+        if self.ports is None and isinstance(event, SessionTypeKnown):
+            if event.session_type != SessionType.PORT:
+                self._set(
+                    ForwardState.ERROR, f"the agent opened a {event.session_type} session, not a port session"
+                )
+                asyncio.get_running_loop().create_task(session.terminate())
+                return
+            self.ports = PortFrontend(
+                session, dict(event.properties), local_port=self.local_port, out=self.frontend
+            )
+            self.ports.start()
+            asyncio.get_running_loop().create_task(self._watch_listening(self.ports))
+        elif self.ports is not None:
+            self.ports.handle(event)
+
+    async def _watch_listening(self, ports: PortFrontend) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ports.listening.wait(), LISTEN_TIMEOUT)
+        if ports.listening.is_set() and self.state is ForwardState.STARTING:
+            self._set(ForwardState.LISTENING)
+
+    async def stop(self) -> None:
+        """Close the listener and connections, end the session."""
+        self._set(ForwardState.ENDED, "stopped")
+        if self.ports is not None:
+            self.ports.close()
+        if self.session is not None:
+            await self.session.terminate()
