@@ -145,22 +145,21 @@ def enable_pairs(home: Path, pairs: list[tuple[str, str]]) -> None:
 
 def chains(emulator: Any, pairs: list[tuple[str, str]]) -> tuple[int, int]:
     """(longest chain of dependent calls, most calls of one pair) over ``pairs``, counted from page events."""
-    from ssmux.core import aws
+    from ssmux.core.aws import AwsClients
     from ssmux.sync.pair import SyncEvent, fetch_pair
 
     for name, value in emulator.env().items():
         os.environ[name] = value
-    aws.reset()
+    clients = AwsClients()  # made after the environment points at the emulator, so it reads its config
     longest = most = 0
     for aws_profile, region in pairs:
         events: list[SyncEvent] = []
-        outcome = fetch_pair(aws_profile, region, progress=events.append)
+        outcome = fetch_pair(aws_profile, region, clients=clients, progress=events.append)
         if not outcome.ok:
             raise SystemExit(f"bench: {aws_profile}/{region} failed: {outcome.error_message}")
         ec2 = sum(1 for e in events if e.kind == "page" and e.service == "ec2")
         ssm = sum(1 for e in events if e.kind == "page" and e.service == "ssm")
         longest, most = max(longest, ec2, ssm), max(most, ec2 + ssm)
-    aws.reset()
     return longest, most
 
 

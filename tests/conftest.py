@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from ssmux.core.aws import AwsClients, ServiceModels
+
 # The emulator fixtures (`demo_emulator`, session-scoped) are shared by every e2e test folder.
 pytest_plugins = ["tests.support.emulator"]
 
@@ -38,6 +40,18 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # No instance-metadata lookups from botocore on a machine without network.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return home
+
+
+@pytest.fixture(scope="session")
+def service_models() -> ServiceModels:
+    """One botocore loader for the whole run: service models are the same for every test, and slow to load."""
+    return ServiceModels()
+
+
+@pytest.fixture
+def aws_clients(service_models: ServiceModels) -> AwsClients:
+    """This test's own AWS sessions and clients (made on first use, from this test's AWS config files)."""
+    return AwsClients(service_models)
 
 
 @pytest.hookimpl(hookwrapper=True)

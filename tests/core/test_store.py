@@ -41,7 +41,6 @@ def test_profiles_round_trip_verbatim(isolated_home: Path) -> None:
     written = store.update_profiles(
         lambda b: b.with_group(Group("g;rm", "team", "us-east-1")).with_profile(profile)
     )
-    store._cache.clear()  # read from disk, not from this process' memory
     assert store.load_profiles() == written
     assert store.load_profiles().profile(ODD) == profile
 
@@ -58,14 +57,12 @@ def test_settings_round_trip(isolated_home: Path) -> None:
         aws_path="/opt/aws/bin/aws",
     )
     store.update_settings(lambda _: wanted)
-    store._cache.clear()
     assert store.load_settings() == wanted
 
 
 def test_empty_pair_list_stays_empty(isolated_home: Path) -> None:
     """Removing every sync pair is remembered (not replaced by the two default pairs)."""
     store.update_settings(lambda s: replace(s, sync_pairs=()))
-    store._cache.clear()
     assert store.load_settings().sync_pairs == ()
 
 
@@ -106,7 +103,6 @@ def test_hand_edits_and_comments_survive_a_write(isolated_home: Path) -> None:
         'tags = ["z", "a"]  # hand-ordered',
     ):
         assert kept in text
-    store._cache.clear()
     book = store.load_profiles()
     assert book.profile("db").region == "us-east-1"
     assert book.profile("new").instance_id == "i-87654321"
@@ -134,7 +130,6 @@ def test_settings_comments_survive_and_only_changed_keys_change(isolated_home: P
     assert "# I like it on\nsync_enabled = true # really\n" in text
     assert 'backend = "native"' in text
     assert "sync_pairs" not in text  # default pairs were not spelled out in a file that did not have them
-    store._cache.clear()
     assert store.load_settings().sync_enabled is True
 
 
@@ -252,3 +247,26 @@ def test_write_from_another_writer_is_seen(isolated_home: Path) -> None:
     )
     book = add(Profile("b", "i-87654321"))
     assert [p.name for p in book.profiles] == ["a", "hand", "b"]
+
+
+def test_caller_cache_skips_unchanged_files_and_sees_other_writers(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller's StoreCache parses an unchanged file once; a write by anyone else is read anew."""
+    cache = store.StoreCache()
+    store.update_profiles(lambda b: b.with_profile(Profile("web", instance_id="i-12345678")), cache)
+    parses: list[Path] = []
+    real = store.book_from_text
+
+    def counting(text: str | None, path: Path) -> ProfileBook:
+        parses.append(path)
+        return real(text, path)
+
+    monkeypatch.setattr(store, "book_from_text", counting)
+    assert [p.name for p in store.load_profiles(cache).profiles] == ["web"]
+    assert parses == []  # the text this cache wrote is still on disk
+    store.update_profiles(lambda b: b.with_profile(Profile("db", instance_id="i-87654321")))  # no cache
+    assert [p.name for p in store.load_profiles(cache).profiles] == ["web", "db"]
+    assert len(parses) == 2  # the other writer parsed, and so did this cache for the new text
+    assert store.load_profiles(cache).profile("db").instance_id == "i-87654321"
+    assert len(parses) == 2

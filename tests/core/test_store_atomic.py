@@ -82,7 +82,6 @@ def test_disk_full_half_way_leaves_the_old_profiles_file(isolated_home: Path) ->
     assert str(isolated_home / store.PROFILES_FILE) in result.stdout and "File too large" in result.stdout
     assert (isolated_home / store.PROFILES_FILE).read_bytes() == before
     assert temp_files(isolated_home) == []
-    store._cache.clear()
     assert [profile.name for profile in store.load_profiles().profiles] == ["web"]
 
 

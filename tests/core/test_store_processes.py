@@ -69,7 +69,6 @@ def test_two_processes_adding_200_each_end_with_all_400(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    store._cache.clear()
     names = [p.name for p in store.load_profiles().profiles]
     assert len(names) == 400
     assert set(names) == {f"{prefix}{n:03d}" for prefix in "ab" for n in range(200)}
@@ -93,7 +92,6 @@ def test_writer_killed_at_random_moments_leaves_old_or_new_state(isolated_home: 
             proc.kill()
             out, _ = proc.communicate(timeout=30)
         acknowledged = int((first + out).split()[-1])
-        store._cache.clear()
         names = [p.name for p in store.load_profiles().profiles]  # raises StoreError if it were corrupt
         expected_old = [f"p{n:05d}" for n in range(acknowledged + 1)]
         expected_new = [*expected_old, f"p{acknowledged + 1:05d}"]

@@ -102,14 +102,12 @@ async def test_native_client_resumes_on_the_rotated_url_with_nothing_lost(
     """Dropped every 60 frames, the native client follows each new StreamUrl; every line arrives once."""
     import asyncio
 
-    from ssmux.core import aws
     from ssmux.protocol.client import Output
     from ssmux.sessions.backends import SessionRequest
     from ssmux.sessions.ending import EndReason
     from ssmux.sessions.native import NativeSession
 
     emulator.apply(monkeypatch)
-    aws.reset()
     output = bytearray()
     session = await NativeSession.start(SessionRequest(BOX, "ops", "eu-central-1"))
     first_url = session.started.stream_url

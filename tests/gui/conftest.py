@@ -94,9 +94,6 @@ async def gui(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Gui]:
 def demo_env(demo_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
     """The demo emulator's AWS config in this process's environment."""
     demo_emulator.apply(monkeypatch)
-    from ssmux.core import aws
-
-    aws.reset()
     return demo_emulator
 
 

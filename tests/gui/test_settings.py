@@ -122,9 +122,6 @@ async def test_doctor_reports_tools_credentials_and_backend(
     config.write_text(demo_env.aws_config_file.read_text() + "\n[profile broken]\nregion = eu-west-1\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # neither aws nor the plugin on PATH
-    from ssmux.core import aws
-
-    aws.reset()
     await open_settings(gui)
     await gui.user.should_see("AWS profile broken", retries=200)
     with gui.user.scope(marker="doctor"):

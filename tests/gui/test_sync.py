@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from ssmux.core import aws, store
+from ssmux.core import store
 from ssmux.core.models import SyncPair
 from ssmux.gui.components.target_row import TargetRow
 from tests.support.emulator import RunningEmulator, start_emulator
@@ -47,7 +47,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]
 @pytest.fixture
 def fleet_env(fleet: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
     fleet.apply(monkeypatch)
-    aws.reset()
     return fleet
 
 

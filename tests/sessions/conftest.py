@@ -52,9 +52,6 @@ def write_aws_config(emulator: RunningEmulator, folder: Path, aliases: dict[str,
 def demo_env(demo_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
     """The demo emulator's AWS config in this process's environment (boto3 and ssmux reach it)."""
     demo_emulator.apply(monkeypatch)
-    from ssmux.core import aws
-
-    aws.reset()
     return demo_emulator
 
 

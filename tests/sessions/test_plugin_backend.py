@@ -33,9 +33,6 @@ def nasty_env(
     config, credentials = write_aws_config(demo_emulator, tmp_path / "aws-nasty", {NASTY_PROFILE: "dev"})
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    from ssmux.core import aws
-
-    aws.reset()
     return demo_emulator
 
 

@@ -46,13 +46,11 @@ def test_input_lost_with_the_socket_arrives_after_resume_with_the_timer_stopped(
     dropping: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Keys sent as the socket is cut reach the shell after the resume, in order, and the session ends."""
-    from ssmux.core import aws
     from ssmux.protocol.client import ClientSession, Output
     from ssmux.sessions import native
     from ssmux.sessions.backends import SessionRequest
 
     dropping.apply(monkeypatch)
-    aws.reset()
     # Stop the retransmission timer, and watch that it really never runs.
     monkeypatch.setattr(native, "TICK_INTERVAL", 24 * 3600.0)
     ticks: list[float] = []

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ssmux.core import aws
 from tests.support.emulator import RunningEmulator, start_emulator
 
 #: One account per profile. dev/prod hold small fleets, big one to page over, nodip may only use the older
@@ -80,14 +79,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def fresh_aws_sessions() -> Iterator[None]:
-    """Each test resolves AWS profiles from its own config files, not from an earlier test's sessions."""
-    aws.reset()
-    yield
-    aws.reset()
-
-
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
@@ -126,7 +117,6 @@ def aws_files_with_extra(
 
 
 def use_aws_files(monkeypatch: pytest.MonkeyPatch, config: Path, credentials: Path) -> None:
-    """Point botocore (in this process) at these files, forgetting sessions built from others."""
+    """Point botocore (in this process) at these files: AwsClients made from now on read them."""
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    aws.reset()

@@ -20,22 +20,23 @@ def write_config(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     # SSO token caches live under ~/.aws: never read the real user's.
     monkeypatch.setenv("HOME", str(tmp_path))
-    aws.reset()
 
 
 def client_error(code: str, message: str = "", operation: str = "DescribeInstances") -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
-def test_unknown_profile() -> None:
+def test_unknown_profile(aws_clients: aws.AwsClients) -> None:
     """A profile missing from the AWS config fails at once with a pointer to `ssmux aws-profiles`."""
     with pytest.raises(AwsError) as caught:
-        aws.client("ec2", "ghost", "eu-west-1")
+        aws_clients.client("ec2", "ghost", "eu-west-1")
     assert caught.value.code == "ProfileNotFound"
     assert str(caught.value) == "unknown AWS CLI profile 'ghost': see ssmux aws-profiles"
 
 
-def test_expired_sso_login_says_run_aws_sso_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_sso_login_says_run_aws_sso_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_clients: aws.AwsClients
+) -> None:
     """An SSO profile without a valid token fails its pair with 'run aws sso login --profile NAME'."""
     write_config(
         tmp_path,
@@ -44,7 +45,7 @@ def test_expired_sso_login_says_run_aws_sso_login(tmp_path: Path, monkeypatch: p
         "sso_region = eu-west-1\n",
         monkeypatch,
     )
-    outcome = fetch_pair("corp", "eu-west-1")
+    outcome = fetch_pair("corp", "eu-west-1", clients=aws_clients)
     assert (outcome.status, outcome.error_code) == ("error", "SSOTokenExpired")
     assert (
         outcome.error_message
@@ -52,7 +53,9 @@ def test_expired_sso_login_says_run_aws_sso_login(tmp_path: Path, monkeypatch: p
     )
 
 
-def test_failing_credential_process_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_credential_process_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_clients: aws.AwsClients
+) -> None:
     """A credential_process that fails gives one line naming the provider and how to check the profile."""
     script = tmp_path / "creds.py"
     script.write_text("import sys\nsys.stderr.write('token vault is locked')\nsys.exit(3)\n")
@@ -61,7 +64,7 @@ def test_failing_credential_process_is_reported(tmp_path: Path, monkeypatch: pyt
         f"[profile vault]\ncredential_process = {sys.executable} {script}\nregion = eu-west-1\n",
         monkeypatch,
     )
-    outcome = fetch_pair("vault", "eu-west-1")
+    outcome = fetch_pair("vault", "eu-west-1", clients=aws_clients)
     assert outcome.error_code == "CredentialRetrieval"
     assert outcome.error_message is not None
     assert "could not get credentials from custom-process" in outcome.error_message
@@ -69,10 +72,12 @@ def test_failing_credential_process_is_reported(tmp_path: Path, monkeypatch: pyt
     assert "\n" not in outcome.error_message
 
 
-def test_profile_without_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_without_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_clients: aws.AwsClients
+) -> None:
     """A profile with only a region names the profile and says to configure it."""
     write_config(tmp_path, "[profile bare]\nregion = eu-west-1\n", monkeypatch)
-    outcome = fetch_pair("bare", "eu-west-1")
+    outcome = fetch_pair("bare", "eu-west-1", clients=aws_clients)
     assert outcome.error_code == "NoCredentials"
     assert outcome.error_message == (
         "AWS profile 'bare': no credentials found: run aws configure --profile bare "
@@ -125,7 +130,7 @@ def test_default_chain_is_named_as_such() -> None:
 
 
 def test_clients_are_cached_per_profile_region_and_tag(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_clients: aws.AwsClients
 ) -> None:
     """The same request gives the same client; another region or tag a new one; endpoint_url is honoured."""
     write_config(
@@ -134,12 +139,13 @@ def test_clients_are_cached_per_profile_region_and_tag(
         "aws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n",
         monkeypatch,
     )
-    first = aws.client("ssm", "dev", None)
-    assert aws.client("ssm", "dev", None) is first
-    assert aws.client("ssm", "dev", "us-east-1") is not first
-    assert aws.client("ssm", "dev", None, tag="sync") is not first
-    assert first.meta.region_name == "eu-west-1" and aws.region_of("dev") == "eu-west-1"
-    assert aws.endpoint_url("ssm", "dev", None) == "http://127.0.0.1:9"
-    assert aws.credentials("dev").access_key == "AKIAEXAMPLE"
-    aws.reset()
-    assert aws.client("ssm", "dev", None) is not first
+    clients = aws_clients
+    first = clients.client("ssm", "dev", None)
+    assert clients.client("ssm", "dev", None) is first
+    assert clients.client("ssm", "dev", "us-east-1") is not first
+    assert clients.client("ssm", "dev", None, tag="sync") is not first
+    assert first.meta.region_name == "eu-west-1" and clients.region_of("dev") == "eu-west-1"
+    assert clients.endpoint_url("ssm", "dev", None) == "http://127.0.0.1:9"
+    assert clients.credentials("dev").access_key == "AKIAEXAMPLE"
+    renewed = clients.renewed()
+    assert renewed.client("ssm", "dev", None) is not first and renewed.models is clients.models

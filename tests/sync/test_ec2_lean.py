@@ -22,12 +22,12 @@ def instances(response: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.e2e
 def test_lean_reader_matches_botocore_through_the_emulator(
-    demo: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    demo: RunningEmulator, monkeypatch: pytest.MonkeyPatch, aws_clients: aws.AwsClients
 ) -> None:
     """Every field the sync reads, and the join built on them, is the same with the lean reader as without."""
     demo.apply(monkeypatch)
-    full = aws.client("ec2", "prod", "us-east-1")
-    lean = aws.client("ec2", "prod", "us-east-1", tag="lean-test")
+    full = aws_clients.client("ec2", "prod", "us-east-1")
+    lean = aws_clients.client("ec2", "prod", "us-east-1", tag="lean-test")
     ec2.install(lean)
     assert full is not lean
     expected = instances(full.describe_instances())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ssmux.core.aws import AwsClients, ServiceModels
 from ssmux.sync.engine import OutcomeKind, SyncResult, sync_pairs
 from ssmux.sync.instance import UNMANAGED
 from ssmux.sync.inventory import Inventory
@@ -23,12 +24,12 @@ DEMO_PAIRS = [("dev", "eu-central-1"), ("dev", "eu-west-1"), ("prod", "us-east-1
 
 
 def test_demo_synced_across_all_pairs(
-    demo: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    demo: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws_clients: AwsClients
 ) -> None:
     """The demo fleet: every pair ok; running instances with names, groups, states, SSM status, platform."""
     demo.apply(monkeypatch)
     inventory = Inventory(tmp_path / "inv.sqlite3")
-    result = sync_pairs(DEMO_PAIRS, only_running=True, inventory=inventory)
+    result = sync_pairs(DEMO_PAIRS, clients=aws_clients, only_running=True, inventory=inventory)
     assert result.ok and not result.cancelled
     assert [(o.aws_profile, o.region, o.status) for o in result.outcomes] == [(*p, "ok") for p in DEMO_PAIRS]
     seen = {(item.group, item.name): item for outcome in result.outcomes for item in outcome.items}
@@ -61,12 +62,12 @@ def test_demo_synced_across_all_pairs(
 
 
 def test_only_running_off_lists_stopped_instances(
-    demo: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    demo: RunningEmulator, monkeypatch: pytest.MonkeyPatch, aws_clients: AwsClients
 ) -> None:
     """With only-running off, stopped instances are listed with their state; with it on, they are not."""
     demo.apply(monkeypatch)
-    running = fetch_pair("dev", "eu-central-1", only_running=True)
-    everything = fetch_pair("dev", "eu-central-1", only_running=False)
+    running = fetch_pair("dev", "eu-central-1", clients=aws_clients, only_running=True)
+    everything = fetch_pair("dev", "eu-central-1", clients=aws_clients, only_running=False)
     assert running.ok and everything.ok
     stopped = {item.name: item.state for item in everything.items if item.state != "running"}
     assert stopped == {"worker-1": "stopped"}
@@ -75,12 +76,14 @@ def test_only_running_off_lists_stopped_instances(
 
 
 def test_pagination_over_several_pages(
-    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, aws_clients: AwsClients
 ) -> None:
     """120 instances come back whole through 3 EC2 pages of 50 and 3 SSM pages of 50, one event per page."""
     fleet_emulator.apply(monkeypatch)
     events: list[SyncEvent] = []
-    outcome = fetch_pair("big", "eu-west-1", progress=events.append, ec2_page_size=50, ssm_page_size=50)
+    outcome = fetch_pair(
+        "big", "eu-west-1", clients=aws_clients, progress=events.append, ec2_page_size=50, ssm_page_size=50
+    )
     assert outcome.ok, outcome.error_message
     assert outcome.instances == 120
     assert {item.name for item in outcome.items} == {f"node-{n}" for n in range(1, 121)}
@@ -90,17 +93,19 @@ def test_pagination_over_several_pages(
     assert outcome.pages == 6 and max(event.instances for event in pages) == 120
 
 
-def test_large_pages_by_default(fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_pages_by_default(
+    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, aws_clients: AwsClients
+) -> None:
     """By default the same 120 instances take one EC2 page and one DescribeInstanceProperties page."""
     fleet_emulator.apply(monkeypatch)
     events: list[SyncEvent] = []
-    outcome = fetch_pair("big", "eu-west-1", progress=events.append)
+    outcome = fetch_pair("big", "eu-west-1", clients=aws_clients, progress=events.append)
     assert outcome.ok and outcome.instances == 120
     assert sorted(event.service for event in events if event.kind == "page") == ["ec2", "ssm"]
 
 
 def test_profile_denied_instance_properties_falls_back(
-    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, aws_clients: AwsClients
 ) -> None:
     """A profile denied ssm:DescribeInstanceProperties still syncs, with SSM status, via the older call."""
     from botocore.exceptions import ClientError
@@ -110,7 +115,9 @@ def test_profile_denied_instance_properties_falls_back(
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     fleet_emulator.apply(monkeypatch)
     events: list[SyncEvent] = []
-    outcome = fetch_pair("nodip", "eu-central-1", progress=events.append, ssm_page_size=5)
+    outcome = fetch_pair(
+        "nodip", "eu-central-1", clients=aws_clients, progress=events.append, ssm_page_size=5
+    )
     assert outcome.ok, outcome.error_message
     status = {item.name: (item.ssm_managed, item.ping_status) for item in outcome.items}
     assert status == {
@@ -123,11 +130,9 @@ def test_profile_denied_instance_properties_falls_back(
 
 @pytest.fixture(scope="module")
 def mixed(
-    fleet_emulator: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
+    fleet_emulator: RunningEmulator, tmp_path_factory: pytest.TempPathFactory, service_models: ServiceModels
 ) -> Iterator[tuple[SyncResult, Inventory, list[SyncEvent]]]:
     """One sync over good pairs and pairs failing every way at once (run once, inspected by several tests)."""
-    from ssmux.core import aws
-
     folder = tmp_path_factory.mktemp("mixed")
     config, credentials = aws_files_with_extra(
         fleet_emulator, folder / "aws", {"offline": ("dev", f"http://127.0.0.1:{closed_port()}")}
@@ -147,8 +152,7 @@ def mixed(
     ]  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         use_aws_files(patch, config, credentials)
-        result = sync_pairs(pairs, inventory=inventory, progress=record)
-    aws.reset()
+        result = sync_pairs(pairs, clients=AwsClients(service_models), inventory=inventory, progress=record)
     yield result, inventory, events
 
 
@@ -224,7 +228,7 @@ def test_unreachable_endpoint_says_so(mixed: tuple[SyncResult, Inventory, list[S
 
 
 def test_failure_keeps_previous_result_marked_stale(
-    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws_clients: AwsClients
 ) -> None:
     """After a good sync, a failing one keeps the old instances, and targets show them as stale since then."""
     inventory = Inventory(tmp_path / "inv.sqlite3")
@@ -232,7 +236,7 @@ def test_failure_keeps_previous_result_marked_stale(
         fleet_emulator, tmp_path / "good", {"flaky": ("dev", fleet_emulator.endpoint)}
     )
     use_aws_files(monkeypatch, *good)
-    first = sync_pairs([("flaky", "eu-central-1")], inventory=inventory)
+    first = sync_pairs([("flaky", "eu-central-1")], clients=aws_clients, inventory=inventory)
     assert first.ok and first.instances == 2
     [before] = inventory.pairs()
 
@@ -240,7 +244,8 @@ def test_failure_keeps_previous_result_marked_stale(
         fleet_emulator, tmp_path / "bad", {"flaky": ("dev", f"http://127.0.0.1:{closed_port()}")}
     )
     use_aws_files(monkeypatch, *bad)
-    second = sync_pairs([("flaky", "eu-central-1")], inventory=inventory)
+    # The AWS config changed: a new holder reads it (as a new CLI command would).
+    second = sync_pairs([("flaky", "eu-central-1")], clients=aws_clients.renewed(), inventory=inventory)
     assert not second.ok and second.outcomes[0].error_code == "EndpointUnreachable"
 
     [after] = inventory.pairs()
@@ -254,7 +259,7 @@ def test_failure_keeps_previous_result_marked_stale(
 
 
 def test_cancel_keeps_finished_pairs(
-    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fleet_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws_clients: AwsClients
 ) -> None:
     """Cancelling once the fast pair is done keeps it; the slow pair ends Cancelled and is not cached."""
     fleet_emulator.apply(monkeypatch)
@@ -267,6 +272,7 @@ def test_cancel_keeps_finished_pairs(
 
     result = sync_pairs(
         [("dev", "eu-central-1"), ("slow", "eu-central-1")],
+        clients=aws_clients,
         inventory=inventory,
         progress=on_event,
         cancel=cancel,

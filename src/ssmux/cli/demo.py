@@ -76,7 +76,7 @@ def demo(host: str, port: int, native: bool, no_show: bool, allow_remote: bool) 
 
 def prepare_home(home: Path, ready: dict[str, str]) -> list[tuple[str, str]]:
     """Point this process at the emulator and a fresh ssmux home with sync on for the demo's pairs."""
-    from ssmux.core import aws, store
+    from ssmux.core import store
     from ssmux.core.models import SyncPair
     from ssmux.emulator.scenario import load_scenario
 
@@ -86,7 +86,6 @@ def prepare_home(home: Path, ready: dict[str, str]) -> list[tuple[str, str]]:
     os.environ["AWS_CONFIG_FILE"] = ready["aws_config_file"]
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = ready["aws_shared_credentials_file"]
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-    aws.reset()
     home.mkdir(parents=True, exist_ok=True)
     scenario = load_scenario("demo")
     pairs = list(dict.fromkeys((item.profile, item.region) for item in scenario.instances))

@@ -57,6 +57,7 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     its last good instances (shown as stale by ssmux ls).
     """
     from ssmux.core import store
+    from ssmux.core.aws import AwsClients
     from ssmux.sync.engine import pairs_to_sync, sync_pairs
     from ssmux.sync.inventory import Inventory
 
@@ -67,6 +68,7 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     with _ProgressDisplay(keys, quiet=as_json) as progress:
         result = sync_pairs(
             keys,
+            clients=AwsClients(),
             only_running=settings.sync_only_running,
             concurrency=concurrency,
             inventory=inventory,

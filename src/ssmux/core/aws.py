@@ -6,10 +6,12 @@ Why botocore sessions per AWS CLI profile: credentials then resolve exactly as t
 are honoured by botocore itself, which is how the emulator is reached. ``None`` as the profile means the
 SDK's default chain (``AWS_PROFILE``, environment keys, the ``default`` profile, ...).
 
-Sessions are cached per profile so assume-role and SSO credentials are fetched once per process and refreshed
-by botocore. Clients are cached per (service, profile, region, options); botocore clients are thread-safe,
-sessions are not, so client creation takes the profile's lock. All sessions share one data loader: loading
-the service models is the slow part of a first client (~200 ms), and the models are the same for everyone.
+The caches are objects the caller holds, not module state: an :class:`AwsClients` (made once per CLI
+command, once per app, once per test) caches sessions per profile, so assume-role and SSO credentials are
+fetched once and refreshed by botocore, and clients per (service, profile, region, options); botocore clients
+are thread-safe, sessions are not, so client creation takes the profile's lock. Its sessions share the data
+loader of a :class:`ServiceModels`: loading the service models is the slow part of a first client (~200 ms),
+and the models are the same for everyone, so several holders (the app's doctor, the tests) can share one.
 
 Everything that can fail goes through :func:`translate`, which turns a botocore exception into an
 :class:`~ssmux.errors.AwsError` whose message names the profile (and region) and says what to do::
@@ -36,14 +38,6 @@ RetryMode = Literal["standard", "adaptive"]
 DEFAULT_CONNECT_TIMEOUT = 5.0
 #: Seconds to wait for a response; a 1000-instance DescribeInstances page takes well under this.
 DEFAULT_READ_TIMEOUT = 30.0
-
-_lock = threading.Lock()
-_sessions: dict[str | None, botocore.session.Session] = {}
-_session_locks: dict[str | None, threading.Lock] = {}
-_clients: dict[tuple[Any, ...], Any] = {}
-_loader: Any = None
-_loaded: set[str] = set()
-_first_locks: dict[str, threading.Lock] = {}
 
 # Error codes, grouped by what the user should do about them.
 _ACCESS_DENIED = frozenset(
@@ -81,14 +75,45 @@ _REJECTED = frozenset(
 )
 
 
-def _shared_loader() -> Any:
-    global _loader
-    if _loader is None:
-        from botocore.loaders import create_loader
+class ServiceModels:
+    """The botocore data loader every session of its holder shares, and which service models it has loaded.
 
-        _loader = create_loader()
-        _skip_service_scan(_loader)
-    return _loader
+    Loading the service models is the slow part of a first client (~200 ms for EC2), and the models are the
+    same for every profile and region: one object serves any number of :class:`AwsClients` (the app keeps
+    one; the test suite keeps one per run). Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loader: Any = None
+        self._loaded: set[str] = set()
+        self._first_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def loader(self) -> Any:
+        """The shared ``botocore.loaders.Loader`` (made on first use)."""
+        with self._lock:
+            if self._loader is None:
+                from botocore.loaders import create_loader
+
+                self._loader = create_loader()
+                _skip_service_scan(self._loader)
+            return self._loader
+
+    def first_lock(self, service: str) -> threading.Lock | None:
+        """The lock the first client of ``service`` is created under, ``None`` once its model is loaded."""
+        if service in self._loaded:
+            return None
+        with self._lock:
+            return self._first_locks.setdefault(service, threading.Lock())
+
+    def is_loaded(self, service: str) -> bool:
+        """Whether a client of ``service`` was created (its model is in the loader)."""
+        return service in self._loaded
+
+    def mark_loaded(self, service: str) -> None:
+        """Note that ``service``'s model is in the loader."""
+        self._loaded.add(service)
 
 
 def _skip_service_scan(loader: Any) -> None:
@@ -120,128 +145,165 @@ def _skip_service_scan(loader: Any) -> None:
     loader.load_service_model = load_service_model
 
 
-def botocore_session(aws_profile: str | None) -> botocore.session.Session:
-    """The cached botocore session of an AWS CLI profile (``None``: the SDK default chain).
+class AwsClients:
+    """The botocore sessions (one per AWS CLI profile) and clients of one caller: a command, the app, a test.
 
-    Raises:
-        AwsError: the profile is not in the AWS config or credentials file (code ``ProfileNotFound``).
-    """
-    return _session_and_lock(aws_profile)[0]
-
-
-def _session_and_lock(aws_profile: str | None) -> tuple[botocore.session.Session, threading.Lock]:
-    with _lock:
-        session = _sessions.get(aws_profile)
-        if session is not None:
-            return session, _session_locks[aws_profile]
-        import botocore.session
-
-        session = botocore.session.Session(profile=aws_profile)
-        try:
-            # Fail here, with a clear message, rather than deep inside the first API call.
-            session.get_scoped_config()
-        except Exception as error:
-            raise translate(error, aws_profile=aws_profile) from error
-        session.register_component("data_loader", _shared_loader())
-        lock = threading.Lock()
-        _sessions[aws_profile] = session
-        _session_locks[aws_profile] = lock
-        return session, lock
-
-
-def client(
-    service: str,
-    aws_profile: str | None,
-    region: str | None,
-    *,
-    retries: RetryMode = "standard",
-    max_attempts: int | None = None,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    read_timeout: float = DEFAULT_READ_TIMEOUT,
-    max_pool_connections: int = 10,
-    tag: str = "",
-) -> Any:
-    """A cached, thread-safe botocore client of ``service`` in ``region`` with ``aws_profile``'s credentials.
+    The caller makes one and passes it down; dropping it forgets every session and client, so a caller that
+    changed the AWS config files (or a test with its own) simply makes a new one. Thread-safe.
 
     Args:
-        service: botocore service name (``"ec2"``, ``"ssm"``, ``"kms"``, ``"sts"``).
-        aws_profile: AWS CLI profile name, or ``None`` for the SDK default chain.
-        region: region name, or ``None`` for the profile's configured region.
-        retries: botocore retry mode; ``"adaptive"`` also rate-limits the client side.
-        max_attempts: total attempts including the first; ``None`` keeps the mode's default (3).
-        connect_timeout: seconds to establish a connection.
-        read_timeout: seconds to wait for response bytes.
-        max_pool_connections: HTTP connections the client keeps for concurrent calls.
-        tag: a name for clients that get event hooks of their own (``"sync"``): they are cached apart, so a
-            hook never reaches other users of the same service, profile and region.
-
-    Raises:
-        AwsError: unknown profile, no region, unknown service, or credentials that cannot be resolved.
+        models: the service models to share with other holders (default: a loader of its own).
     """
-    key = (
-        service,
-        aws_profile,
-        region,
-        retries,
-        max_attempts,
-        connect_timeout,
-        read_timeout,
-        max_pool_connections,
-        tag,
-    )
-    cached = _clients.get(key)
-    if cached is not None:
-        return cached
-    session, lock = _session_and_lock(aws_profile)
-    from botocore.config import Config
 
-    retry_config: dict[str, Any] = {"mode": retries}
-    if max_attempts is not None:
-        retry_config["total_max_attempts"] = max_attempts
-    config = Config(
-        retries=retry_config,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        max_pool_connections=max_pool_connections,
-    )
-    # The first client of a service loads its model (the slow part) into the shared loader: one thread does
-    # it while the others wait, instead of every sync worker parsing the same JSON at once.
-    # Only that first creation is queued: a thread that waited for it goes on at once (without holding the
-    # service's lock), else every sync worker would create its clients one after another.
-    first = _first_locks.setdefault(service, threading.Lock()) if service not in _loaded else None
-    if first is not None:
-        first.acquire()
-        if service in _loaded:
-            first.release()
-            first = None
-    try:
-        with lock:
-            cached = _clients.get(key)
-            if cached is not None:
-                return cached
+    def __init__(self, models: ServiceModels | None = None) -> None:
+        self.models = models if models is not None else ServiceModels()
+        self._lock = threading.Lock()
+        self._sessions: dict[str | None, botocore.session.Session] = {}
+        self._session_locks: dict[str | None, threading.Lock] = {}
+        self._clients: dict[tuple[Any, ...], Any] = {}
+
+    def renewed(self) -> AwsClients:
+        """A new holder with no session or client, sharing these service models (after the config changed)."""
+        return AwsClients(self.models)
+
+    def botocore_session(self, aws_profile: str | None) -> botocore.session.Session:
+        """The cached botocore session of an AWS CLI profile (``None``: the SDK default chain).
+
+        Raises:
+            AwsError: the profile is not in the AWS config or credentials file (code ``ProfileNotFound``).
+        """
+        return self._session_and_lock(aws_profile)[0]
+
+    def _session_and_lock(self, aws_profile: str | None) -> tuple[botocore.session.Session, threading.Lock]:
+        with self._lock:
+            session = self._sessions.get(aws_profile)
+            if session is not None:
+                return session, self._session_locks[aws_profile]
+            import botocore.session
+
+            session = botocore.session.Session(profile=aws_profile)
             try:
-                made = session.create_client(service, region_name=region, config=config)
-                _loaded.add(service)
+                # Fail here, with a clear message, rather than deep inside the first API call.
+                session.get_scoped_config()
             except Exception as error:
-                raise translate(error, aws_profile=aws_profile, region=region) from error
-            _clients[key] = made
-            return made
-    finally:
+                raise translate(error, aws_profile=aws_profile) from error
+            session.register_component("data_loader", self.models.loader)
+            lock = threading.Lock()
+            self._sessions[aws_profile] = session
+            self._session_locks[aws_profile] = lock
+            return session, lock
+
+    def client(
+        self,
+        service: str,
+        aws_profile: str | None,
+        region: str | None,
+        *,
+        retries: RetryMode = "standard",
+        max_attempts: int | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_pool_connections: int = 10,
+        tag: str = "",
+    ) -> Any:
+        """A cached, thread-safe botocore client of ``service`` in ``region``, with ``aws_profile``'s keys.
+
+        Args:
+            service: botocore service name (``"ec2"``, ``"ssm"``, ``"kms"``, ``"sts"``).
+            aws_profile: AWS CLI profile name, or ``None`` for the SDK default chain.
+            region: region name, or ``None`` for the profile's configured region.
+            retries: botocore retry mode; ``"adaptive"`` also rate-limits the client side.
+            max_attempts: total attempts including the first; ``None`` keeps the mode's default (3).
+            connect_timeout: seconds to establish a connection.
+            read_timeout: seconds to wait for response bytes.
+            max_pool_connections: HTTP connections the client keeps for concurrent calls.
+            tag: a name for clients that get event hooks of their own (``"sync"``): they are cached apart,
+                so a hook never reaches other users of the same service, profile and region.
+
+        Raises:
+            AwsError: unknown profile, no region, unknown service, or credentials that cannot be resolved.
+        """
+        key = (
+            service,
+            aws_profile,
+            region,
+            retries,
+            max_attempts,
+            connect_timeout,
+            read_timeout,
+            max_pool_connections,
+            tag,
+        )
+        cached = self._clients.get(key)
+        if cached is not None:
+            return cached
+        session, lock = self._session_and_lock(aws_profile)
+        from botocore.config import Config
+
+        retry_config: dict[str, Any] = {"mode": retries}
+        if max_attempts is not None:
+            retry_config["total_max_attempts"] = max_attempts
+        config = Config(
+            retries=retry_config,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+        )
+        # The first client of a service loads its model (the slow part) into the shared loader: one thread
+        # does it while the others wait, instead of every sync worker parsing the same JSON at once.
+        # Only that first creation is queued: a thread that waited for it goes on at once (without holding
+        # the service's lock), else every sync worker would create its clients one after another.
+        first = self.models.first_lock(service)
         if first is not None:
-            first.release()
+            first.acquire()
+            if self.models.is_loaded(service):
+                first.release()
+                first = None
+        try:
+            with lock:
+                cached = self._clients.get(key)
+                if cached is not None:
+                    return cached
+                try:
+                    made = session.create_client(service, region_name=region, config=config)
+                    self.models.mark_loaded(service)
+                except Exception as error:
+                    raise translate(error, aws_profile=aws_profile, region=region) from error
+                self._clients[key] = made
+                return made
+        finally:
+            if first is not None:
+                first.release()
 
+    def region_of(self, aws_profile: str | None, region: str | None = None) -> str | None:
+        """The region a client would use: ``region`` if given, else the profile's (or environment's) one."""
+        if region:
+            return region
+        value = self.botocore_session(aws_profile).get_config_variable("region")
+        return str(value) if value else None
 
-def region_of(aws_profile: str | None, region: str | None = None) -> str | None:
-    """The region a client would use: ``region`` if given, else the profile's (or environment's) region."""
-    if region:
-        return region
-    value = botocore_session(aws_profile).get_config_variable("region")
-    return str(value) if value else None
+    def endpoint_url(self, service: str, aws_profile: str | None, region: str | None) -> str:
+        """The endpoint URL the client of ``service`` talks to (the AWS config's ``endpoint_url`` too)."""
+        return str(self.client(service, aws_profile, region).meta.endpoint_url)
 
+    def credentials(self, aws_profile: str | None) -> Credentials:
+        """Resolve (and let botocore refresh) the credentials of ``aws_profile``.
 
-def endpoint_url(service: str, aws_profile: str | None, region: str | None) -> str:
-    """The endpoint URL the client of ``service`` talks to (``endpoint_url`` from the AWS config included)."""
-    return str(client(service, aws_profile, region).meta.endpoint_url)
+        Raises:
+            AwsError: nothing could be resolved, or SSO / assume-role / credential_process failed.
+        """
+        session, lock = self._session_and_lock(aws_profile)
+        try:
+            with lock:
+                found = session.get_credentials()
+            if found is None:
+                import botocore.exceptions
+
+                raise botocore.exceptions.NoCredentialsError()
+            frozen = found.get_frozen_credentials()
+        except Exception as error:
+            raise translate(error, aws_profile=aws_profile) from error
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 @dataclass(frozen=True)
@@ -251,34 +313,6 @@ class Credentials:
     access_key: str
     secret_key: str
     token: str | None
-
-
-def credentials(aws_profile: str | None) -> Credentials:
-    """Resolve (and let botocore refresh) the credentials of ``aws_profile``.
-
-    Raises:
-        AwsError: nothing could be resolved, or SSO / assume-role / credential_process failed.
-    """
-    session, lock = _session_and_lock(aws_profile)
-    try:
-        with lock:
-            found = session.get_credentials()
-        if found is None:
-            import botocore.exceptions
-
-            raise botocore.exceptions.NoCredentialsError()
-        frozen = found.get_frozen_credentials()
-    except Exception as error:
-        raise translate(error, aws_profile=aws_profile) from error
-    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
-
-
-def reset() -> None:
-    """Forget every cached session and client (after the AWS config files changed, and in tests)."""
-    with _lock:
-        _sessions.clear()
-        _session_locks.clear()
-        _clients.clear()
 
 
 def _who(aws_profile: str | None, region: str | None = None) -> str:

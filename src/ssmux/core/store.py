@@ -107,27 +107,35 @@ def settings_path() -> Path:
 
 
 # Public API ---------------------------------------------------------------------------------------
-def load_profiles() -> ProfileBook:
+def load_profiles(cache: StoreCache | None = None) -> ProfileBook:
     """Read the saved groups and profiles; an absent file is an empty book.
+
+    Args:
+        cache: the caller's parsed files (``None``: parse what is on disk).
 
     Raises:
         StoreError: The file cannot be read, parsed or validated (the message names file, line and problem).
     """
     path = profiles_path()
-    return _cached(path, _read(path), book_from_text)[0]
+    return (cache or StoreCache()).parsed(path, _read(path), book_from_text)[0]
 
 
-def load_settings() -> Settings:
+def load_settings(cache: StoreCache | None = None) -> Settings:
     """Read the settings; an absent file gives the defaults.
+
+    Args:
+        cache: the caller's parsed files (``None``: parse what is on disk).
 
     Raises:
         StoreError: The file cannot be read, parsed or validated.
     """
     path = settings_path()
-    return _cached(path, _read(path), settings_from_text)[0]
+    return (cache or StoreCache()).parsed(path, _read(path), settings_from_text)[0]
 
 
-def update_profiles(change: Callable[[ProfileBook], ProfileBook]) -> ProfileBook:
+def update_profiles(
+    change: Callable[[ProfileBook], ProfileBook], cache: StoreCache | None = None
+) -> ProfileBook:
     """Apply ``change`` to the saved book under the lock and write the result atomically.
 
     Args:
@@ -142,19 +150,20 @@ def update_profiles(change: Callable[[ProfileBook], ProfileBook]) -> ProfileBook
         InvalidValue: The changed book is invalid (nothing is written).
     """
     path = profiles_path()
+    cache = cache or StoreCache()
     with _locked(path):
         text = _read(path)
-        book, document = _cached(path, text, book_from_text)
+        book, document = cache.parsed(path, text, book_from_text)
         new = validate_book(change(book))
         if new != book or text is None:
             if document is None:
                 document = tomldoc.load(text, path, PROFILES_HEADER, SCHEMA_VERSION)
                 migrate(document, path)
-            _forget(path)  # the document is about to change: never reuse it if the write fails
+            cache.forget(path)  # the document is about to change: never reuse it if the write fails
             tomldoc.sync_book(document, new, old=book if text is not None else None)
             written = tomldoc.dump(document)
             _atomic_write(path, written)
-            _remember(path, written, new, document)
+            cache.remember(path, written, new, document)
     return new
 
 
@@ -290,29 +299,36 @@ _SETTING_CHECKS: dict[str, Callable[[Any], Any]] = {
 
 
 # Cache -----------------------------------------------------------------------------------------------
-# The last text this process read or wrote per file, with its validated model and (after a write) its tomlkit
-# document. Parsing with tomlkit is the slow part of a write (~50 ms for 400 profiles); when the file still
-# holds exactly that text, the parse is skipped. Entries are replaced whole, never mutated, so a reader on
-# another thread sees an old or a new entry; documents are only touched under the file lock.
-_cache: dict[Path, tuple[str, Any, Any]] = {}
+class StoreCache:
+    """The last text its holder read or wrote per file, with its validated model and (after a write) its
+    tomlkit document.
 
+    Parsing with tomlkit is the slow part of a write (~50 ms for 400 profiles); when the file still holds
+    exactly that text, the parse is skipped. The caller holds it (the app keeps one; a function given none
+    reads from disk every time), so no test has to clear it. Entries are replaced whole, never mutated, so a
+    reader on another thread sees an old or a new entry; documents are only touched under the file lock.
+    """
 
-def _cached(path: Path, text: str | None, parse: Callable[[str | None, Path], M]) -> tuple[M, Any]:
-    entry = _cache.get(path)
-    if text is not None and entry is not None and entry[0] == text:
-        return entry[1], entry[2]
-    value = parse(text, path)
-    if text is not None:
-        _cache[path] = (text, value, None)
-    return value, None
+    def __init__(self) -> None:
+        self._entries: dict[Path, tuple[str, Any, Any]] = {}
 
+    def parsed(self, path: Path, text: str | None, parse: Callable[[str | None, Path], M]) -> tuple[M, Any]:
+        """``parse(text, path)``, or the remembered model (and document) when ``text`` is what it was."""
+        entry = self._entries.get(path)
+        if text is not None and entry is not None and entry[0] == text:
+            return entry[1], entry[2]
+        value = parse(text, path)
+        if text is not None:
+            self._entries[path] = (text, value, None)
+        return value, None
 
-def _remember(path: Path, text: str, value: Any, document: Any) -> None:
-    _cache[path] = (text, value, document)
+    def remember(self, path: Path, text: str, value: Any, document: Any) -> None:
+        """Keep what was just written to ``path``."""
+        self._entries[path] = (text, value, document)
 
-
-def _forget(path: Path) -> None:
-    _cache.pop(path, None)
+    def forget(self, path: Path) -> None:
+        """Drop ``path``'s entry (its document is about to change)."""
+        self._entries.pop(path, None)
 
 
 # Files --------------------------------------------------------------------------------------------

@@ -14,9 +14,12 @@ from __future__ import annotations
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ssmux.errors import SsmuxError
+
+if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
 
 Level = Literal["ok", "note", "problem"]
 VERSION_TIMEOUT = 10.0
@@ -124,9 +127,9 @@ def check_files() -> list[Finding]:
 
 
 def check_credentials(
-    aws_profiles: list[str], region_of: dict[str, str | None] | None = None
+    clients: AwsClients, aws_profiles: list[str], region_of: dict[str, str | None] | None = None
 ) -> list[Finding]:
-    """``sts:GetCallerIdentity`` for each profile, all at once; a failure says what to do."""
+    """``sts:GetCallerIdentity`` for each profile, all at once, via ``clients``; failures say what to do."""
     if not aws_profiles:
         return [
             Finding(
@@ -142,7 +145,9 @@ def check_credentials(
         from ssmux.core import aws
 
         try:
-            sts = aws.client("sts", name, regions.get(name) or "us-east-1", max_attempts=2, read_timeout=10.0)
+            sts = clients.client(
+                "sts", name, regions.get(name) or "us-east-1", max_attempts=2, read_timeout=10.0
+            )
             identity = sts.get_caller_identity()
         except Exception as error:
             failure = (
@@ -159,8 +164,13 @@ def check_credentials(
         return list(pool.map(one, aws_profiles))
 
 
-def run_doctor() -> list[Finding]:
-    """Every check, in display order."""
+def run_doctor(clients: AwsClients) -> list[Finding]:
+    """Every check, in display order.
+
+    Args:
+        clients: AWS sessions made for this run (the app passes ``services.aws.renewed()``), so a check after
+            the AWS config files changed reads them again.
+    """
     from ssmux.core import store
     from ssmux.core.awsconfig import list_aws_profiles
 
@@ -176,5 +186,5 @@ def run_doctor() -> list[Finding]:
         profiles = list_aws_profiles()
     except SsmuxError as error:
         return [*findings, Finding("AWS config", "problem", str(error), "fix the AWS config file")]
-    findings += check_credentials([p.name for p in profiles], {p.name: p.region for p in profiles})
+    findings += check_credentials(clients, [p.name for p in profiles], {p.name: p.region for p in profiles})
     return findings

@@ -15,6 +15,7 @@ from ssmux.sync.targets import Source
 
 if TYPE_CHECKING:
     from ssmux.core.models import ProfileBook, Settings
+    from ssmux.core.store import StoreCache
     from ssmux.sync.inventory import Inventory, PairStatus
     from ssmux.sync.targets import Target
 
@@ -117,8 +118,8 @@ def build_panel_data(
     return PanelData(groups=tuple(groups), targets=tuple(rows))
 
 
-def load_panel_data(inventory: Inventory | None = None) -> PanelData:
-    """Read the store and the cache (blocking: run it off the event loop).
+def load_panel_data(inventory: Inventory | None = None, store_cache: StoreCache | None = None) -> PanelData:
+    """Read the store and the cache (blocking: run it off the event loop); ``store_cache`` is the caller's.
 
     Raises:
         StoreError: A file of ours cannot be read.
@@ -128,8 +129,8 @@ def load_panel_data(inventory: Inventory | None = None) -> PanelData:
     from ssmux.sync.targets import merge
 
     inventory = inventory or Inventory()
-    book = store.load_profiles()
-    settings = store.load_settings()
+    book = store.load_profiles(store_cache)
+    settings = store.load_settings(store_cache)
     statuses = inventory.pairs()
     targets = merge(book, settings, inventory.instances(), statuses)
     return build_panel_data(book, settings, targets, statuses)

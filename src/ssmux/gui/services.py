@@ -17,6 +17,8 @@ from ssmux.gui.hub import Hub
 from ssmux.gui.panel_model import PanelData
 
 if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
+    from ssmux.core.store import StoreCache
     from ssmux.gui.forwards import ForwardManager
     from ssmux.gui.session_manager import SessionManager
     from ssmux.gui.sync_controller import SyncController
@@ -30,10 +32,14 @@ class PanelSource:
     Args:
         loader: Reads the store and the cache (blocking); default
             :func:`ssmux.gui.panel_data.load_panel_data`.
+        store_cache: The app's parsed store files, for the default loader.
     """
 
-    def __init__(self, loader: Callable[[], PanelData] | None = None) -> None:
+    def __init__(
+        self, loader: Callable[[], PanelData] | None = None, store_cache: StoreCache | None = None
+    ) -> None:
         self._loader = loader
+        self._store_cache = store_cache
         self.data = PanelData()
         self.error = ""
         self.loaded = False
@@ -52,7 +58,11 @@ class PanelSource:
         self._tickets += 1
         ticket = self._tickets
         try:
-            data: PanelData | None = await run.io_bound(self._loader or load_panel_data)
+            data: PanelData | None = await (
+                run.io_bound(self._loader)
+                if self._loader is not None
+                else run.io_bound(load_panel_data, store_cache=self._store_cache)
+            )
             error = ""
         except SsmuxError as failure:
             data, error = None, str(failure)
@@ -71,12 +81,18 @@ class PanelSource:
 
 @dataclass
 class Services:
-    """The shared state of one app."""
+    """The shared state of one app.
+
+    ``aws`` and ``store_cache`` are the app's own caches (AWS sessions and clients, parsed store files): made
+    here once per app and passed down, never module state.
+    """
 
     panel: PanelSource
     sync: SyncController
     sessions: SessionManager
     forwards: ForwardManager
+    aws: AwsClients
+    store_cache: StoreCache
     extras: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -99,14 +115,19 @@ def create_services(
         loader: Panel data loader (tests and the benchmark pass their own).
         transport_factory: How sessions connect (default: the backend chosen in the settings).
     """
+    from ssmux.core.aws import AwsClients
+    from ssmux.core.store import StoreCache
     from ssmux.gui.forwards import ForwardManager
     from ssmux.gui.session_manager import SessionManager
     from ssmux.gui.sync_controller import SyncController
 
-    panel = PanelSource(loader)
+    aws, store_cache = AwsClients(), StoreCache()
+    panel = PanelSource(loader, store_cache)
     return Services(
         panel=panel,
-        sync=SyncController(panel),
+        sync=SyncController(panel, aws),
         sessions=SessionManager(transport_factory),  # type: ignore[arg-type]
         forwards=ForwardManager(),
+        aws=aws,
+        store_cache=store_cache,
     )

@@ -21,6 +21,7 @@ from ssmux.errors import SsmuxError
 from ssmux.gui.hub import Hub
 
 if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
     from ssmux.gui.services import PanelSource
     from ssmux.sync.engine import PairOutcome, SyncEvent, SyncResult
 
@@ -81,11 +82,15 @@ class SyncController:
 
     Args:
         panel: Reloaded when a sync ends.
+        clients: The app's AWS sessions and clients; every sync goes through them.
         sync_function: The engine (``ssmux.sync.engine.sync_pairs``); replaceable for the benchmark.
     """
 
-    def __init__(self, panel: PanelSource, sync_function: SyncFunction | None = None) -> None:
+    def __init__(
+        self, panel: PanelSource, clients: AwsClients, sync_function: SyncFunction | None = None
+    ) -> None:
         self.panel = panel
+        self.clients = clients
         self._sync_function = sync_function
         self.changed = Hub()
         self.progress: dict[tuple[str, str], PairProgress] = {}
@@ -151,6 +156,7 @@ class SyncController:
             result = await run.io_bound(
                 engine,
                 list(self.progress),
+                clients=self.clients,
                 only_running=only_running,
                 inventory=Inventory(),
                 progress=on_event,

@@ -14,9 +14,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssmux.errors import AwsError
+
+if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,23 @@ class SessionApi:
         aws_profile: AWS CLI profile, or ``None`` for the SDK default chain.
         region: region, or ``None`` for the profile's own.
         endpoint_url: an SSM endpoint to use instead of the configured one (the plugin's argv[6]).
+        clients: the caller's AWS sessions and clients (the app's, a test's); ``None``: the session makes its
+            own, as a CLI command that runs one session does.
     """
 
-    def __init__(self, aws_profile: str | None, region: str | None, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        aws_profile: str | None,
+        region: str | None,
+        endpoint_url: str | None = None,
+        *,
+        clients: AwsClients | None = None,
+    ) -> None:
+        if clients is None:
+            from ssmux.core.aws import AwsClients
+
+            clients = AwsClients()
+        self.clients = clients
         self.aws_profile = aws_profile
         self.region = region
         self._endpoint_url = endpoint_url
@@ -86,8 +103,8 @@ class SessionApi:
         from ssmux.core import aws
 
         if endpoint_url is None:
-            return aws.client(service, self.aws_profile, self.region)
-        session = aws.botocore_session(self.aws_profile)
+            return self.clients.client(service, self.aws_profile, self.region)
+        session = self.clients.botocore_session(self.aws_profile)
         try:
             return session.create_client(service, region_name=self.region, endpoint_url=endpoint_url)
         except Exception as error:
@@ -129,7 +146,7 @@ class SessionApi:
         if is_presigned(stream_url):
             return {}
         try:
-            credentials = aws.botocore_session(self.aws_profile).get_credentials()
+            credentials = self.clients.botocore_session(self.aws_profile).get_credentials()
         except Exception as error:
             raise aws.translate(error, aws_profile=self.aws_profile, region=self.region) from error
         if credentials is None:

@@ -33,8 +33,19 @@ READ_SIZE = 32768
 HIGH_WATER = 1 << 20
 
 
+def port_frontend(
+    session: Any, properties: Any, *, bind: str = "127.0.0.1", local_port: int | None = None, out: Any = None
+) -> PortFrontend:
+    """The local end of a Port session, not started yet: the one place a :class:`PortFrontend` is made.
+
+    The CLI's :class:`~ssmux.sessions.runner.Router` and the app's :class:`~ssmux.sessions.launch.PortForward`
+    both call it when the agent says the session type (its ``properties`` are copied).
+    """
+    return PortFrontend(session, dict(properties), bind=bind, local_port=local_port, out=out)
+
+
 class PortFrontend:
-    """Port forwarding for one session.
+    """Port forwarding for one session (made by :func:`port_frontend`).
 
     Args:
         session: the native session.

@@ -12,9 +12,11 @@ typed :class:`~ssmux.sessions.ending.SessionEnd`. The native backend runs on the
 :class:`PortForward` runs a port session for a :class:`ForwardFrontend` (the app's forwards page).
 
 The third way to run a session is on this terminal, the CLI's: :func:`ssmux.sessions.runner.open_session`.
-All three start a native session with :meth:`NativeSession.start <ssmux.sessions.native.NativeSession.start>`,
-the plugin with :func:`ssmux.sessions.plugin.start_plugin`, and choose with the same
-:func:`~ssmux.sessions.backends.choose`.
+Both the tabs and the CLI choose with :func:`~ssmux.sessions.backends.choose` and start the chosen backend
+with :func:`start_chosen`, the one dispatch over backends; the :class:`Mode` passed in says where the session
+runs (:class:`Feed`: a frontend; :class:`ssmux.sessions.runner.Attached`: this terminal). The plugin's and the
+aws CLI's run is :func:`program_launch`, the native client's start :meth:`NativeSession.start
+<ssmux.sessions.native.NativeSession.start>`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ssmux.sessions.backends import Backend, Choice, SessionRequest, choose
+from ssmux.sessions.backends import Backend, Choice, Launch, SessionRequest, choose
 from ssmux.sessions.ending import EndReason, SessionEnd
 
 if TYPE_CHECKING:
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
     from ssmux.sessions.native import NativeSession
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class Frontend(Protocol):
@@ -66,6 +72,60 @@ class RunningSession(Protocol):
         """End the session for good (``TerminateSession``, stop and reap processes); safe to call twice."""
 
 
+class Mode(Protocol[T_co]):
+    """Where the session of a chosen backend runs: :func:`start_chosen` hands it the backend's session.
+
+    :class:`Feed` feeds a :class:`Frontend` (the app); :class:`ssmux.sessions.runner.Attached` runs on this
+    terminal (the CLI).
+    """
+
+    def native(self, request: SessionRequest) -> T_co:
+        """Run ``request`` with the native client."""
+
+    def program(self, request: SessionRequest, choice: Choice) -> T_co:
+        """Run ``request`` with the plugin or the aws CLI of ``choice`` (its run: :func:`program_launch`)."""
+
+
+def start_chosen(choice: Choice, request: SessionRequest, mode: Mode[T]) -> T:
+    """The one dispatch over backends: the session of ``choice`` for ``request``, run the way of ``mode``."""
+    if choice.backend is Backend.NATIVE:
+        return mode.native(request)
+    return mode.program(request, choice)
+
+
+def program_launch(
+    choice: Choice, request: SessionRequest, api: Callable[[], SessionApi]
+) -> tuple[Launch, str | None]:
+    """The run of the plugin or the aws CLI of ``choice`` for ``request`` (blocking).
+
+    The plugin backend calls ``StartSession`` through ``api()`` first and returns the id of the session the
+    plugin joins (whoever runs it terminates that session if the plugin cannot be started); the aws CLI
+    starts the session itself (``None``).
+    """
+    from ssmux.sessions.awscli import awscli_launch
+    from ssmux.sessions.plugin import start_plugin
+
+    assert choice.executable is not None
+    if choice.backend is Backend.AWS_CLI:
+        return awscli_launch(choice.executable, request, choice.plugin), None
+    return start_plugin(choice.executable, request, api())
+
+
+class Feed:
+    """The :class:`Mode` of the app: the session feeds ``frontend`` (:class:`NativeFeed`, or a pty)."""
+
+    def __init__(self, frontend: Frontend) -> None:
+        self.frontend = frontend
+
+    def native(self, request: SessionRequest) -> RunningSession:
+        return NativeFeed(request, self.frontend)
+
+    def program(self, request: SessionRequest, choice: Choice) -> RunningSession:
+        from ssmux.sessions.ptysession import PtySession
+
+        return PtySession(request, self.frontend, choice)
+
+
 def launch(request: SessionRequest, frontend: Frontend, *, backend: Backend | None = None) -> RunningSession:
     """The session for ``request`` with ``backend`` (``None``: the settings' choice), not started yet."""
     return ChosenSession(request, frontend, backend)
@@ -88,12 +148,7 @@ class ChosenSession:
     async def start(self, cols: int, rows: int) -> None:
         choice = await asyncio.to_thread(self._choose)
         self.backend = choice.backend
-        if choice.backend is Backend.NATIVE:
-            self.inner = NativeFeed(self.request, self.frontend)
-        else:
-            from ssmux.sessions.ptysession import PtySession
-
-            self.inner = PtySession(self.request, self.frontend, choice)
+        self.inner = start_chosen(choice, self.request, Feed(self.frontend))
         await self.inner.start(cols, rows)
         await asyncio.to_thread(self._record_recent)
 
@@ -299,7 +354,7 @@ class PortForward:
     def _handle(self, event: Any) -> None:
         from ssmux.protocol.client import SessionTypeKnown
         from ssmux.protocol.handshake import SessionType
-        from ssmux.sessions.forward import PortFrontend
+        from ssmux.sessions.forward import port_frontend
 
         session = self.session
         assert session is not None
@@ -310,11 +365,10 @@ class PortForward:
                 )
                 asyncio.get_running_loop().create_task(session.terminate())
                 return
-            self.ports = PortFrontend(
-                session, dict(event.properties), local_port=self.local_port, out=self.frontend
-            )
-            self.ports.start()
-            asyncio.get_running_loop().create_task(self._watch_listening(self.ports))
+            ports = port_frontend(session, event.properties, local_port=self.local_port, out=self.frontend)
+            self.ports = ports
+            ports.start()
+            asyncio.get_running_loop().create_task(self._watch_listening(ports))
         elif self.ports is not None:
             self.ports.handle(event)
 

@@ -129,6 +129,14 @@ def run_plugin(executable: str, request: SessionRequest, api: Any) -> int:
         The plugin's exit status (the plugin itself always exits 0 at the end of a session).
     """
     launch, session_id = start_plugin(executable, request, api)
+    return run_joined(launch, session_id, api)
+
+
+def run_joined(launch: Launch, session_id: str, api: Any) -> int:
+    """Run ``launch`` in this terminal for the started session ``session_id``; its exit status.
+
+    If the program cannot be run, the session is terminated through ``api``, as the aws CLI does.
+    """
     try:
         return run_in_terminal(launch)
     except BackendUnavailable:

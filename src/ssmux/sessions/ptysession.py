@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ssmux.errors import SessionError, SsmuxError
-from ssmux.sessions.backends import Backend, Choice, Launch, SessionRequest
+from ssmux.sessions.backends import Choice, Launch, SessionRequest
 from ssmux.sessions.ending import EndReason, SessionEnd
 
 if TYPE_CHECKING:
@@ -86,13 +86,9 @@ class PtySession:
 
     def _prepare(self) -> Launch:
         """StartSession (plugin backend) and the argv to run, in a worker thread."""
-        from ssmux.sessions.awscli import awscli_launch
-        from ssmux.sessions.plugin import start_plugin
+        from ssmux.sessions.launch import program_launch
 
-        assert self.choice.executable is not None
-        if self.choice.backend is Backend.AWS_CLI:
-            return awscli_launch(self.choice.executable, self.request, self.choice.plugin)
-        launch, self.session_id = start_plugin(self.choice.executable, self.request, self._session_api())
+        launch, self.session_id = program_launch(self.choice, self.request, self._session_api)
         return launch
 
     def _session_api(self) -> SessionApi:

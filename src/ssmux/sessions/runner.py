@@ -5,8 +5,8 @@
 :class:`Router` picks the local end once the session type is known (the agent decides it, §6): a shell on
 this terminal, a command with stdout and stderr apart, or port forwarding.
 
-The app runs sessions through :mod:`ssmux.sessions.launch` (feeding a terminal tab or a forward) with the
-same backend choice, plugin start and native start.
+The chosen backend is started by :func:`ssmux.sessions.launch.start_chosen`, the dispatch the app's terminal
+tabs use too; :class:`Attached` is the mode that runs it on this terminal.
 
 Lines of ssmux's own ("Starting session with SessionId: ...", "Exiting session with sessionId: ...") are
 those of the plugin. They go to the terminal in an interactive session, and to stderr in pipe mode, so that
@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any
 
 from ssmux.errors import AwsError, ExitStatus
-from ssmux.sessions.backends import Backend, SessionRequest, choose
+from ssmux.sessions.backends import Backend, Choice, SessionRequest, choose
 from ssmux.sessions.ending import EndReason
 from ssmux.sessions.terminal import LocalTerminal
 
@@ -92,7 +92,7 @@ def open_session(
         SsmuxError: the target, backend or session failed (one line for the user).
     """
     from ssmux.core.store import load_settings
-    from ssmux.sessions.resolve_target import record_recent, resolve_target
+    from ssmux.sessions.resolve_target import resolve_target
 
     settings = load_settings()
     terminal = LocalTerminal()
@@ -112,36 +112,66 @@ def open_session(
     request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region, reason=reason,
                             **request_options)  # fmt: skip
     command = request_options.get("command") if kind is Kind.EXEC else None
-    if choice.backend is Backend.NATIVE:
+    from ssmux.sessions.launch import start_chosen
+
+    local_port = request_options.get("local_port")
+    attached = Attached(kind, terminal, bind=bind, local_port=local_port, command=command)
+    return start_chosen(choice, request, attached)
+
+
+@dataclasses.dataclass(frozen=True)
+class Attached:
+    """The :class:`~ssmux.sessions.launch.Mode` of the CLI: the session runs on this terminal to its end.
+
+    :func:`~ssmux.sessions.launch.start_chosen` hands it the chosen backend's session; each run returns the
+    exit status.
+
+    Args:
+        kind: what the command asked for.
+        terminal: this process's terminal.
+        bind: local address for port forwarding.
+        local_port: local port for port forwarding (``None``: the session's ``localPortNumber``).
+        command: the command line of an ``exec`` request (asked again with merged output when the document
+            refuses ``separateOutputStream``).
+    """
+
+    kind: Kind
+    terminal: LocalTerminal
+    bind: str = "127.0.0.1"
+    local_port: int | None = None
+    command: str | None = None
+
+    def native(self, request: SessionRequest) -> int:
         return run_native(
-            request, kind, terminal=terminal, bind=bind, local_port=request_options.get("local_port"),
-            command=command,
+            request, self.kind, terminal=self.terminal, bind=self.bind, local_port=self.local_port,
+            command=self.command,
         )  # fmt: skip
 
-    from ssmux.sessions.api import SessionApi
+    def program(self, request: SessionRequest, choice: Choice) -> int:
+        """The plugin or the aws CLI in this terminal (the plugin after ``StartSession`` here)."""
+        from ssmux.sessions.api import SessionApi
+        from ssmux.sessions.backends import run_in_terminal
+        from ssmux.sessions.launch import program_launch
+        from ssmux.sessions.plugin import run_joined
+        from ssmux.sessions.resolve_target import record_recent
 
-    api = SessionApi(request.aws_profile, request.region)
-    if choice.backend is Backend.PLUGIN:
-        from ssmux.sessions.plugin import run_plugin
-
-        assert choice.executable is not None
+        api = SessionApi(request.aws_profile, request.region)
         try:
-            status = run_plugin(choice.executable, request, api)
+            launch, session_id = program_launch(choice, request, lambda: api)
         except AwsError as error:
             # StartSession refused separateOutputStream (nothing was launched): once more without it. The
             # plugin prints what comes, so no marker can be removed: the exit status is lost.
-            retry = merged_exec_request(request, error, command) if command is not None else None
+            retry = merged_exec_request(request, error, self.command) if self.command is not None else None
             if retry is None:
                 raise
             _note_merged(retry)
-            status = run_plugin(choice.executable, retry, api)
+            launch, session_id = program_launch(choice, retry, lambda: api)
+        if session_id is None:  # the aws CLI starts the session itself
+            record_recent(request.target, request.aws_profile, request.region)
+            return run_in_terminal(launch)
+        status = run_joined(launch, session_id, api)
         record_recent(request.target, request.aws_profile, api.region_name)
         return status
-    from ssmux.sessions.awscli import run_awscli
-
-    assert choice.executable is not None
-    record_recent(request.target, request.aws_profile, request.region)
-    return run_awscli(choice.executable, request, choice.plugin)
 
 
 def run_native(
@@ -307,9 +337,9 @@ class Router:
         from ssmux.sessions.shell import CommandFrontend, ShellFrontend
 
         if session_type == SessionType.PORT:
-            from ssmux.sessions.forward import PortFrontend
+            from ssmux.sessions.forward import port_frontend
 
-            return PortFrontend(self.session, properties, bind=self.bind, local_port=self.local_port)
+            return port_frontend(self.session, properties, bind=self.bind, local_port=self.local_port)
         if session_type == SessionType.NON_INTERACTIVE_COMMANDS and (
             self.kind is Kind.EXEC or not self.terminal.interactive
         ):

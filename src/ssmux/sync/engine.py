@@ -36,6 +36,7 @@ from ssmux.sync.pair import (
 )
 
 if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
     from ssmux.core.models import Settings
 
 __all__ = [
@@ -92,6 +93,7 @@ class SyncResult:
 def sync_pairs(
     pairs: Sequence[tuple[str, str]],
     *,
+    clients: AwsClients,
     only_running: bool = True,
     concurrency: int = DEFAULT_CONCURRENCY,
     inventory: Inventory | None = None,
@@ -105,6 +107,8 @@ def sync_pairs(
     recorded, last good rows kept). ``progress`` is called from worker threads; it must be thread-safe and
     quick (the GUI hops to its own loop). Setting ``cancel`` (or Ctrl-C while this waits) stops handing out
     pairs and returns at once; pairs already done are kept, the rest end cancelled.
+    Every pair goes through the caller's ``clients``: one botocore client per pair and service, one loader
+    (and its service models) for all.
 
     Returns:
         One outcome per distinct pair, in the order given. Never raises for a pair's failure.
@@ -136,6 +140,7 @@ def sync_pairs(
             outcome = fetch_pair(
                 aws_profile,
                 region,
+                clients=clients,
                 only_running=only_running,
                 progress=progress,
                 cancel=stop,

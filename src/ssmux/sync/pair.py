@@ -22,10 +22,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssmux.errors import AwsError, ErrorCode, SsmuxError
 from ssmux.sync.instance import EC2_TEXT_COLUMNS, UNMANAGED, Instance
+
+if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
 
 #: DescribeInstances accepts 5..1000; the largest page means the fewest round trips.
 EC2_PAGE_SIZE = 1000
@@ -311,6 +314,7 @@ def _reservation_instances(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _list_ec2(
+    clients: AwsClients,
     aws_profile: str,
     region: str,
     only_running: bool,
@@ -318,10 +322,9 @@ def _list_ec2(
     cancel: threading.Event,
     page_size: int,
 ) -> list[Mapping[str, Any]]:
-    from ssmux.core import aws
     from ssmux.sync import ec2 as lean_ec2
 
-    ec2 = aws.client("ec2", aws_profile, region, tag="sync")
+    ec2 = clients.client("ec2", aws_profile, region, tag="sync")
     lean_ec2.install(ec2)
     params: dict[str, Any] = {"PaginationConfig": {"PageSize": page_size}}
     if only_running:
@@ -342,7 +345,12 @@ def _list_ec2(
 
 
 def _list_ssm(
-    aws_profile: str, region: str, counter: _PairProgress, cancel: threading.Event, page_size: int
+    clients: AwsClients,
+    aws_profile: str,
+    region: str,
+    counter: _PairProgress,
+    cancel: threading.Event,
+    page_size: int,
 ) -> list[Mapping[str, Any]]:
     """Managed nodes by DescribeInstanceProperties, else (refused or unknown) DescribeInstanceInformation.
 
@@ -352,10 +360,9 @@ def _list_ssm(
     endpoints that predate the operation, answer its first page with an error: then the older operation
     lists the nodes. An error on a later page is the pair's failure, as for any other call.
     """
-    from ssmux.core import aws
     from ssmux.sync import ssm as lean_ssm
 
-    ssm = aws.client("ssm", aws_profile, region, tag="sync")
+    ssm = clients.client("ssm", aws_profile, region, tag="sync")
     lean_ssm.install(ssm)
     found: list[Mapping[str, Any]] = []
     try:
@@ -402,6 +409,7 @@ def fetch_pair(
     aws_profile: str,
     region: str,
     *,
+    clients: AwsClients,
     only_running: bool = True,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -412,7 +420,8 @@ def fetch_pair(
 
     ``ec2_page_size`` (5..1000) is the DescribeInstances page size, ``ssm_page_size`` (5..1000) the
     DescribeInstanceProperties one (at most 50 with DescribeInstanceInformation); smaller only makes more
-    round trips.
+    round trips. ``clients`` is the caller's :class:`~ssmux.core.aws.AwsClients`: pairs synced together share
+    its sessions and service models.
 
     Returns:
         The pair's outcome; unless ok, the error code and a message saying what to do.
@@ -425,19 +434,17 @@ def fetch_pair(
 
     def ssm_side() -> None:
         try:
-            ssm_result.extend(_list_ssm(aws_profile, region, counter, cancel, ssm_page_size))
+            ssm_result.extend(_list_ssm(clients, aws_profile, region, counter, cancel, ssm_page_size))
         except BaseException as error:  # handed over to the pair's thread, which decides
             ssm_error.append(error)
 
     # The SSM listing runs beside the EC2 one: a pair then costs its longest chain of pages, not the sum.
     helper = threading.Thread(target=ssm_side, name=f"ssmux-sync-ssm-{aws_profile}-{region}", daemon=True)
     try:
-        from ssmux.core import aws
-
         # Resolve the profile first, in this thread: an unknown profile then fails once, not twice.
-        aws.botocore_session(aws_profile)
+        clients.botocore_session(aws_profile)
         helper.start()
-        ec2_items = _list_ec2(aws_profile, region, only_running, counter, cancel, ec2_page_size)
+        ec2_items = _list_ec2(clients, aws_profile, region, only_running, counter, cancel, ec2_page_size)
         helper.join()
         if ssm_error:
             raise ssm_error[0]

@@ -374,7 +374,7 @@ class ProfilePanel:
         from ssmux.core import store
 
         try:
-            book = await run.io_bound(store.load_profiles)
+            book = await run.io_bound(store.load_profiles, self.services.store_cache)
             if book is None:
                 return None
             choices = await run.io_bound(load_choices, book)
@@ -385,7 +385,10 @@ class ProfilePanel:
 
     async def add_profile(self) -> None:
         loaded = await self._choices()
-        if loaded is not None and await profile_dialog(loaded[1]) is not None:
+        if (
+            loaded is not None
+            and await profile_dialog(loaded[1], store_cache=self.services.store_cache) is not None
+        ):
             await self.services.panel.reload()
 
     async def edit_profile(self, target: PanelTarget) -> None:
@@ -398,7 +401,7 @@ class ProfilePanel:
             ui.notify(f"profile {target.profile_name!r} no longer exists", type="warning")
             await self.services.panel.reload()
             return
-        saved = await profile_dialog(choices, existing=profile)
+        saved = await profile_dialog(choices, existing=profile, store_cache=self.services.store_cache)
         if saved is not None:
             self.selected_key = f"saved:{saved.name}"
             await self.services.panel.reload()
@@ -411,7 +414,12 @@ class ProfilePanel:
         profile = book.get_profile(target.profile_name)
         if (
             profile is not None
-            and await profile_dialog(choices, initial=duplicate_of(profile, book), title="Duplicate profile")
+            and await profile_dialog(
+                choices,
+                initial=duplicate_of(profile, book),
+                title="Duplicate profile",
+                store_cache=self.services.store_cache,
+            )
             is not None
         ):
             await self.services.panel.reload()
@@ -423,7 +431,9 @@ class ProfilePanel:
         if name is None or not await confirm(f"Delete profile {name!r}?"):
             return
         try:
-            await run.io_bound(store.update_profiles, lambda book: book.without_profile(name))
+            await run.io_bound(
+                store.update_profiles, lambda book: book.without_profile(name), self.services.store_cache
+            )
         except SsmuxError as error:
             ui.notify(str(error), type="negative", multi_line=True)
             return
@@ -442,14 +452,19 @@ class ProfilePanel:
         initial = Profile(
             name=name, instance_id=target.instance_id, aws_profile=target.aws_profile, region=target.region
         )
-        saved = await profile_dialog(choices, initial=initial, title="Save as profile")
+        saved = await profile_dialog(
+            choices, initial=initial, title="Save as profile", store_cache=self.services.store_cache
+        )
         if saved is not None:
             self.selected_key = f"saved:{saved.name}"
             await self.services.panel.reload()
 
     async def add_group(self) -> None:
         loaded = await self._choices()
-        if loaded is not None and await group_dialog(loaded[1]) is not None:
+        if (
+            loaded is not None
+            and await group_dialog(loaded[1], store_cache=self.services.store_cache) is not None
+        ):
             await self.services.panel.reload()
 
     async def edit_group(self, name: str) -> None:
@@ -460,7 +475,7 @@ class ProfilePanel:
             return
         book, choices = loaded
         existing = book.get_group(name) or Group(name)
-        if await group_dialog(choices, existing=existing) is not None:
+        if await group_dialog(choices, existing=existing, store_cache=self.services.store_cache) is not None:
             await self.services.panel.reload()
 
     async def sync_group(self, group: PanelGroup) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from nicegui import run, ui
 
@@ -17,6 +18,9 @@ from ssmux.core import validation
 from ssmux.core.models import Group, Profile, ProfileBook
 from ssmux.errors import SsmuxError
 from ssmux.gui.components.dialogs import confirm, show_error, value_text
+
+if TYPE_CHECKING:
+    from ssmux.core.store import StoreCache
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ async def profile_dialog(
     existing: Profile | None = None,
     initial: Profile | None = None,
     title: str = "",
+    store_cache: StoreCache | None = None,
 ) -> Profile | None:
     """Open the profile editor; return the profile as written, or None when cancelled.
 
@@ -78,6 +83,7 @@ async def profile_dialog(
         existing: The profile being edited (None: a new profile is added).
         initial: Values to start from (a duplicate, a synced instance being saved).
         title: Dialog title; by default "New profile" or "Edit profile".
+        store_cache: The app's parsed store files (the save skips re-parsing an unchanged file).
     """
     start = existing or initial or Profile(name="", instance_id="")
     with ui.dialog().props("persistent").mark("profile-dialog") as dialog, ui.card().classes("w-[32rem]"):
@@ -135,7 +141,7 @@ async def profile_dialog(
                 return book.replacing_profile(existing.name, profile)
 
             try:
-                written = await run.io_bound(_update_profiles, change)
+                written = await run.io_bound(_update_profiles, change, store_cache)
             except SsmuxError as failure:
                 error.set_text(str(failure))
                 error.set_visibility(True)
@@ -153,8 +159,11 @@ async def profile_dialog(
     return result if isinstance(result, Profile) else None
 
 
-async def group_dialog(choices: Choices, *, existing: Group | None = None) -> Group | None:
-    """Open the group editor; return the group as written, or None when cancelled."""
+async def group_dialog(
+    choices: Choices, *, existing: Group | None = None, store_cache: StoreCache | None = None
+) -> Group | None:
+    """Open the group editor; return the group as written, or None when cancelled (``store_cache``: the
+    app's parsed store files)."""
     start = existing or Group(name="")
     with ui.dialog().props("persistent").mark("group-dialog") as dialog, ui.card().classes("w-[28rem]"):
         ui.label("Edit group" if existing else "New group").classes("text-lg font-medium")
@@ -185,7 +194,7 @@ async def group_dialog(choices: Choices, *, existing: Group | None = None) -> Gr
                 return book.replacing_group(existing.name, group)
 
             try:
-                await run.io_bound(_update_profiles, change)
+                await run.io_bound(_update_profiles, change, store_cache)
             except SsmuxError as failure:
                 error.set_text(str(failure))
                 error.set_visibility(True)
@@ -206,7 +215,7 @@ async def group_dialog(choices: Choices, *, existing: Group | None = None) -> Gr
                 return book.without_group(name)
 
             try:
-                await run.io_bound(_update_profiles, change)
+                await run.io_bound(_update_profiles, change, store_cache)
             except SsmuxError as failure:
                 error.set_text(str(failure))
                 error.set_visibility(True)
@@ -236,7 +245,9 @@ def duplicate_of(profile: Profile, book: ProfileBook) -> Profile:
     return replace(profile, name=candidate)
 
 
-def _update_profiles(change: Callable[[ProfileBook], ProfileBook]) -> ProfileBook:
+def _update_profiles(
+    change: Callable[[ProfileBook], ProfileBook], store_cache: StoreCache | None
+) -> ProfileBook:
     from ssmux.core import store
 
-    return store.update_profiles(change)
+    return store.update_profiles(change, store_cache)

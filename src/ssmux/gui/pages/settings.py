@@ -258,7 +258,7 @@ class SettingsPage:
             ui.spinner(size="sm")
             ui.label("Checking…")
         try:
-            findings = await run.io_bound(run_doctor) or []
+            findings = await run.io_bound(run_doctor, self.services.aws.renewed()) or []
         finally:
             self.doctor_button.enable()
         self.show_findings(findings)
