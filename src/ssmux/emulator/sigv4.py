@@ -88,12 +88,9 @@ def verify_headers(
     signer, scope = _scope(credential, service, amz_date)
     _check_time(amz_date, now, expires=None)
     path, _, query = target.partition("?")
-    canonical_headers = "".join(f"{name}:{_trim(lower[name])}\n" for name in signed_names)
+    pairs = parse_qsl(query, keep_blank_values=True)
     payload_hash = lower.get("x-amz-content-sha256", EMPTY_SHA256)
-    canonical = "\n".join(
-        [method, _canonical_path(path), _canonical_query(parse_qsl(query, keep_blank_values=True)),
-         canonical_headers, signed, payload_hash]
-    )  # fmt: skip
+    canonical = _canonical_request(method, path, pairs, lower, signed_names, payload_hash)
     _compare(signature, _signature(secret_for, signer, scope, amz_date, canonical))
     return signer
 
@@ -134,10 +131,7 @@ def verify_query(
     if any(name not in lower for name in signed_names):
         raise SignatureRefused("a signed header of the presigned URL is not in the request")
     unsigned = [(k, v) for k, v in pairs if k != "X-Amz-Signature"]
-    canonical = "\n".join(
-        [method, _canonical_path(path), _canonical_query(unsigned),
-         "".join(f"{name}:{_trim(lower[name])}\n" for name in signed_names), signed, EMPTY_SHA256]
-    )  # fmt: skip
+    canonical = _canonical_request(method, path, unsigned, lower, signed_names, EMPTY_SHA256)
     _compare(signature, _signature(secret_for, signer, scope, amz_date, canonical))
     return signer
 
@@ -159,14 +153,29 @@ def presign(
         ("X-Amz-Expires", str(expires)),
         ("X-Amz-SignedHeaders", "host"),
     ]
-    canonical = "\n".join(["GET", _canonical_path(path), _canonical_query(pairs), f"host:{host}\n", "host",
-                           EMPTY_SHA256])  # fmt: skip
+    canonical = _canonical_request("GET", path, pairs, {"host": host}, ["host"], EMPTY_SHA256)
     signer = Signer(access_key_id, region, service)
     signature = _signature(lambda _key: secret, signer, scope, amz_date, canonical)
     return f"{scheme}://{host}{path}?{urlencode([*pairs, ('X-Amz-Signature', signature)])}"
 
 
 # ------------------------------------------------------------------------------------------ internals
+
+
+def _canonical_request(
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    headers: Mapping[str, str],
+    signed_names: list[str],
+    payload_hash: str,
+) -> str:
+    """SigV4's canonical request; ``headers`` have lower-case names and include every signed one."""
+    canonical_headers = "".join(f"{name}:{_trim(headers[name])}\n" for name in signed_names)
+    return "\n".join(
+        [method, _canonical_path(path), _canonical_query(query), canonical_headers, ";".join(signed_names),
+         payload_hash]
+    )  # fmt: skip
 
 
 def _auth_fields(text: str) -> dict[str, str]:

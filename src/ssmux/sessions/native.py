@@ -583,13 +583,11 @@ class Backoff:
         self.first = first
         self.cap = cap
         self.deadline = deadline
-        self.tries = 0
         self._delay = first
         self._since: float | None = None
 
     def next_delay(self, now: float) -> float | None:
         """How long to wait before the next try, or None when the deadline has passed."""
-        self.tries += 1
         if self._since is None:
             self._since = now
             return 0.0  # the first try at once, as the plugin's retryer does
