@@ -6,18 +6,20 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test demo bench screenshot lint typecheck clean
 
+# Recipes that run before the demo are silent (@): the demo's URL must be the first line `make demo` prints.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "make: installing ssmux into $(VENV) (first run only)" >&2
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
 
 # The venv's bin goes first on PATH: the tests run the installed `ssmux` and `aws` as a user would.
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/ssmux demo
+	@$(BIN)/ssmux demo
 
 # Re-take docs/screenshot.png (the README's picture) from the browser end-to-end test.
 screenshot: $(STAMP)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ssmux.core.aws import AwsClients, ServiceModels
+
+if TYPE_CHECKING:
+    from tests.support.emulator import RunningEmulator
 
 # The emulator fixtures (`demo_emulator`, session-scoped) are shared by every e2e test folder.
 pytest_plugins = ["tests.support.emulator"]
@@ -40,6 +43,13 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # No instance-metadata lookups from botocore on a machine without network.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return home
+
+
+@pytest.fixture
+def demo_env(demo_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
+    """The demo emulator's AWS config in this process's environment (a child ssmux inherits it)."""
+    demo_emulator.apply(monkeypatch)
+    return demo_emulator
 
 
 @pytest.fixture(scope="session")

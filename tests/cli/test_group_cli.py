@@ -47,7 +47,7 @@ def test_removing_a_non_empty_group_needs_force(ssmux: Ssmux, isolated_home: Pat
     assert refused.status == 1 and "--force" in refused.err
     assert (isolated_home / "profiles.toml").read_bytes() == before
     done = ssmux("group", "rm", "web", "--force")
-    assert done.status == 0 and "moved 1 profile(s) to no group: a" in done.out
+    assert done.status == 0 and "moved 1 profile to no group: a" in done.out
     assert ssmux("profile", "show", "a", "--json").json()["group"] is None
     assert ssmux("group", "ls", "--json").json() == []
 

@@ -68,7 +68,10 @@ def test_corrupt_file_fails_and_stays(isolated_home: Path) -> None:
 def test_python_dash_m_runs_the_same_cli() -> None:
     """`python -m ssmux` is the same command."""
     result = subprocess.run(
-        [sys.executable, "-m", "ssmux", "pair", "ls", "--json"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ssmux", "settings", "show", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0
-    assert '"region": "eu-central-1"' in result.stdout
+    assert '"backend": "auto"' in result.stdout

@@ -16,12 +16,9 @@ def test_show_json_has_every_setting_with_defaults(ssmux: Ssmux) -> None:
     """settings show --json lists every key with its default value."""
     data = ssmux("settings", "show", "--json").json()
     assert data == {
-        "sync_enabled": False,
-        "sync_pairs": [
-            {"aws_profile": "default", "region": "eu-central-1", "enabled": False},
-            {"aws_profile": "default", "region": "us-east-1", "enabled": False},
-        ],
-        "sync_only_running": True,
+        "sync_enabled": True,
+        "sync_pairs": [],
+        "sync_only_running": False,
         "default_aws_profile": None,
         "default_region": None,
         "backend": "auto",
@@ -85,8 +82,16 @@ def test_bad_settings_change_nothing(
     assert (isolated_home / "settings.toml").read_bytes() == before
 
 
+def with_two_disabled_pairs(ssmux: Ssmux) -> None:
+    """Sync off and two disabled pairs (what a fresh home had before it started with none)."""
+    for region in ("eu-central-1", "us-east-1"):
+        assert ssmux("pair", "add", "default", region, "--disabled").status == 0
+    assert ssmux("settings", "set", "sync_enabled", "false").status == 0
+
+
 def test_pairs_add_disable_enable_rm(ssmux: Ssmux) -> None:
     """Pairs are added (optionally disabled), switched, removed and listed sorted."""
+    with_two_disabled_pairs(ssmux)
     assert ssmux("pair", "add", "prod", "us-west-2").status == 0
     assert ssmux("pair", "add", "dev", "eu-west-1", "--disabled").status == 0
     assert ssmux("pair", "enable", "default", "us-east-1").status == 0
@@ -104,13 +109,14 @@ def test_pairs_add_disable_enable_rm(ssmux: Ssmux) -> None:
 
 def test_pair_errors(ssmux: Ssmux) -> None:
     """Duplicate, unknown and invalid pairs each fail with one clear line."""
+    with_two_disabled_pairs(ssmux)
     cases = [
         (("pair", "add", "default", "us-east-1"), 1, "sync pair default/us-east-1 already exists"),
         (("pair", "add", "my profile", "us-east-1"), 1, "no whitespace"),
         (("pair", "add", "prod", "us-east-9"), 1, "unknown AWS region 'us-east-9'"),
         (("pair", "rm", "ghost", "us-east-1"), 1, "sync pair ghost/us-east-1 not found"),
         (("pair", "enable", "ghost", "us-east-1"), 1, "not found: see 'ssmux pair ls'"),
-        (("pair", "add", "prod"), 2, "Missing argument 'REGION'"),
+        (("pair", "add", "prod"), 1, "invalid pair 'prod': write it as PROFILE/REGION (or PROFILE REGION)"),
     ]
     for args, status, message in cases:
         result = ssmux(*args)
@@ -119,6 +125,7 @@ def test_pair_errors(ssmux: Ssmux) -> None:
 
 def test_removing_every_pair_is_remembered(ssmux: Ssmux) -> None:
     """After removing both default pairs the list stays empty (defaults do not come back)."""
+    with_two_disabled_pairs(ssmux)
     ssmux("pair", "rm", "default", "eu-central-1")
     ssmux("pair", "rm", "default", "us-east-1")
     assert ssmux("pair", "ls", "--json").json() == []

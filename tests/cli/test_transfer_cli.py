@@ -50,7 +50,7 @@ def test_export_import_round_trip_between_two_homes(
     ssmux("profile", "add", "c", "--instance-id", "i-12345678", "--tag", "t")
     shared = tmp_path / "team.toml"
     exported = ssmux("export", str(shared))
-    assert exported.status == 0 and "exported 2 profile(s) and 1 group(s)" in exported.out
+    assert exported.status == 0 and "exported 2 profiles and 1 group to" in exported.out
     original = ssmux("profile", "ls", "--json").json()
     other_home = tmp_path / "other"
     other_home.mkdir()

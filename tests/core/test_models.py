@@ -8,19 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ssmux.core.models import Group, Profile, ProfileBook, Settings, SyncPair, push_recent
+from ssmux.core.models import Group, Profile, ProfileBook, Settings, push_recent
 from ssmux.errors import AlreadyExists, NotFound
 
 
 def test_settings_defaults_match_the_reference() -> None:
-    """Sync off, two disabled default pairs, running-only on, backend auto, empty defaults and histories."""
+    """Sync on, no pairs (none made up), running-only off (stopped instances are synced; ``ls --all`` shows
+    them), backend auto, empty defaults and histories."""
     settings = Settings()
-    assert settings.sync_enabled is False
-    assert settings.sync_pairs == (
-        SyncPair("default", "eu-central-1", False),
-        SyncPair("default", "us-east-1", False),
-    )
-    assert settings.sync_only_running is True
+    assert settings.sync_enabled is True
+    assert settings.sync_pairs == ()
+    assert settings.sync_only_running is False
     assert settings.backend == "auto"
     assert (settings.default_aws_profile, settings.default_region) == (None, None)
     assert settings.enabled_pairs() == ()

@@ -28,7 +28,6 @@ from nicegui.testing.user import User
 
 from ssmux.sync.instance import Instance
 from ssmux.sync.inventory import Inventory
-from tests.support.emulator import RunningEmulator
 
 _WRITE_CHUNK = re.compile(r"return runMethod\((\d+), \"writeChunk\", (.*)\)$", re.DOTALL)
 
@@ -88,13 +87,6 @@ async def gui(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Gui]:
     errors = [record for record in caplog.get_records("call") if record.levelname == "ERROR"]
     if errors:
         pytest.fail(f"unexpected ERROR logs: {[record.getMessage() for record in errors]}", pytrace=False)
-
-
-@pytest.fixture
-def demo_env(demo_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
-    """The demo emulator's AWS config in this process's environment."""
-    demo_emulator.apply(monkeypatch)
-    return demo_emulator
 
 
 def add_synced(aws_profile: str, region: str, instances: Iterable[dict[str, Any]]) -> None:

@@ -137,15 +137,14 @@ def dev_id(name: str) -> str:
 
 
 def expected_counts() -> Counter[str]:
-    """Rows per group after a sync: running instances by pair, minus those the demo saved as profiles."""
+    """Rows per group after a sync: every instance by pair (stopped ones are synced too), minus those the demo
+    saved as profiles."""
     from ssmux.cli.demo import DEMO_PROFILES
     from ssmux.emulator.scenario import load_scenario
 
     saved = {(instance, profile) for _, instance, profile, _ in DEMO_PROFILES}
     counts = Counter(
-        f"{i.profile}/{i.region}"
-        for i in load_scenario("demo").instances
-        if i.state != "stopped" and (i.name, i.profile) not in saved
+        f"{i.profile}/{i.region}" for i in load_scenario("demo").instances if (i.name, i.profile) not in saved
     )
     counts["favourites"] = len(DEMO_PROFILES)
     return counts

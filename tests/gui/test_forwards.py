@@ -75,7 +75,7 @@ async def test_start_use_and_stop_a_forward(gui: Gui, demo_env: RunningEmulator,
 async def test_bad_ports_are_refused_with_a_message(gui: Gui) -> None:
     """A port out of range or a malformed instance id keeps the form, with a message under each field."""
     await gui.user.open("/forwards")
-    gui.user.find(marker="forward-target").type("web-1")
+    gui.user.find(marker="forward-target").type("i-web1")
     gui.user.find(marker="forward-remote-port").type("70000")
     gui.user.find(marker="forward-local-port").clear().type("-1")
     gui.user.find(marker="forward-start").click()
@@ -83,7 +83,7 @@ async def test_bad_ports_are_refused_with_a_message(gui: Gui) -> None:
         marker: next(iter(gui.user.find(marker=marker).elements)).props.get("error-message", "")
         for marker in ("forward-target", "forward-remote-port", "forward-local-port")
     }
-    assert messages["forward-target"].startswith("invalid instance id 'web-1'")
+    assert messages["forward-target"].startswith("invalid instance id 'i-web1'")
     assert messages["forward-remote-port"] == "invalid remote port '70000': give a number from 1 to 65535"
     assert messages["forward-local-port"].startswith("invalid local port '-1'")
     assert gui.services.forwards.forwards == {}

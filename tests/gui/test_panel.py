@@ -88,11 +88,25 @@ async def test_groups_saved_profiles_and_synced_pairs_with_counts(gui: Gui) -> N
         await gui.user.should_see(marker="group-count", content="(2)")
         await gui.user.should_not_see("api-1")
     with gui.user.scope(marker="group synced:dev/eu-central-1"):
-        await gui.user.should_see("api-1 (")
-        await gui.user.should_see("worker-1 (")
+        await gui.user.should_see("api-1")
+        await gui.user.should_see("worker-1")
         await gui.user.should_see("stopped")
     with gui.user.scope(marker="group saved:"):
         await gui.user.should_see("scratch")
+
+
+async def test_a_synced_row_names_its_instance_once(gui: Gui) -> None:
+    """A synced row's name is its Name tag, its id is shown beside it once; untagged, the id is the name."""
+    fleet()
+    add_synced("ops", "eu-west-1", [{"instance_id": instance_id(0x30), "state": "running"}])
+    await gui.services.panel.reload()
+    await gui.user.open("/")
+    shown = {
+        row.props["instance_id"]: row.props["name"]
+        for row in gui.user.find(kind=TargetRow).elements
+        if row.props["instance_id"] in (instance_id(0x10), instance_id(0x30))
+    }
+    assert shown == {instance_id(0x10): "api-1", instance_id(0x30): instance_id(0x30)}
 
 
 async def test_collapse_and_expand_all(gui: Gui) -> None:
@@ -105,19 +119,19 @@ async def test_collapse_and_expand_all(gui: Gui) -> None:
     await gui.user.should_see(marker="group-title", content="dev/eu-central-1")
     gui.user.find(marker="group-toggle saved:web").click()
     await gui.user.should_see("web-a")
-    await gui.user.should_not_see("api-1 (")
+    await gui.user.should_not_see("api-1")
     gui.user.find(marker="expand-all").click()
-    await gui.user.should_see("api-1 (")
+    await gui.user.should_see("api-1")
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("web", {"web-a", "web-b"}),
-        ("10.1.9", {"worker-1 (i-00000000000000011)"}),
-        ("batch", {"worker-1 (i-00000000000000011)"}),
-        ("API", {"api-1 (i-00000000000000010)", "billing (i-00000000000000020)"}),
-        ("api billing", {"billing (i-00000000000000020)"}),
+        ("10.1.9", {"worker-1"}),
+        ("batch", {"worker-1"}),
+        ("API", {"api-1", "billing"}),
+        ("api billing", {"billing"}),
         ("i-00000000000000003", {"db-main"}),
         ("critical", {"db-main"}),
     ],
@@ -160,8 +174,8 @@ async def test_tag_filter_any_and_all(gui: Gui) -> None:
     assert set(rows(gui)) == {
         "web-a",
         "web-b",
-        "api-1 (i-00000000000000010)",
-        "billing (i-00000000000000020)",
+        "api-1",
+        "billing",
     }
     next(iter(gui.user.find(marker="tag-mode").elements)).set_value("all")
     select.set_value(["frontend", "team=web"])
@@ -423,7 +437,7 @@ async def test_many_targets_render_a_page_and_show_more(gui: Gui) -> None:
     gui.user.find(marker="show-more synced:big/eu-west-1").click()
     assert len(rows(gui)) == 100
     gui.user.find(marker="panel-search").type("node-02999")
-    assert rows(gui) == [f"node-02999 ({instance_id(0x1000 + 2999)})"]
+    assert rows(gui) == ["node-02999"]
     await gui.user.should_see(marker="group-count", content="(1 of 3000)")
 
 

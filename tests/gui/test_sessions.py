@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from ssmux.core import store
+from ssmux.errors import SessionError
 from ssmux.gui.components.terminal import SessionTerminal
 from ssmux.gui.session_manager import ManagedSession, Status
+from ssmux.sessions.ending import EndReason, SessionEnd
 from tests.support.emulator import RunningEmulator
 
 from .conftest import Gui, eventually
@@ -199,16 +201,115 @@ async def test_duplicate_opens_a_second_tab(gui: Gui, demo_env: RunningEmulator)
     assert len(terminals(gui)) == 2
 
 
-async def test_offline_target_shows_the_error_in_its_tab(gui: Gui, demo_env: RunningEmulator) -> None:
-    """A session the service refuses (agent offline) ends in an error tab that says TargetNotConnected."""
+def card_text(gui: Gui, session: ManagedSession) -> str:
+    """What the error card of a tab says (its title and detail)."""
+    return " ".join(
+        next(iter(gui.user.find(marker=f"session-error-{part}-{session.id}").elements)).text
+        for part in ("title", "detail")
+    )
+
+
+async def test_offline_target_shows_one_card_with_sync(gui: Gui, demo_env: RunningEmulator) -> None:
+    """A session the service refuses (agent offline) shows one error card saying so, not the terminal too;
+    its Sync button syncs the target's pair, so the panel shows the instance's real state."""
     native_backend()
     await gui.user.open("/")
     await open_via_dialog(gui, demo_id("batch-1", "prod"), "prod", "us-west-2")
     session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
     await eventually(lambda: session.status is Status.ERROR, timeout=20)
-    assert "TargetNotConnected" in session.reason or "not connected" in session.reason.lower()
-    await gui.user.should_see(marker=f"session-reason-{session.id}", content="Error:")
+    await gui.user.should_see(marker=f"session-error-{session.id}")
+    assert card_text(gui, session).startswith(
+        f"{demo_id('batch-1', 'prod')} is not connected to Session Manager"
+    )
+    assert "ssmux " not in card_text(gui, session)
+    await gui.user.should_see(marker=f"session-error-code-{session.id}", content="TargetNotConnected")
+    (terminal,) = terminals(gui)
+    assert "not connected" not in gui.terminal_text(terminal.id)
+    fix = next(iter(gui.user.find(marker=f"session-fix-{session.id}").elements))
+    assert fix.text == "Sync"
     await gui.user.should_see(marker=f"session-reconnect-{session.id}")
+    assert gui.services.sync.progress == {}
+    gui.user.find(marker=f"session-fix-{session.id}").click()
+    await gui.user.should_see("Synced prod/us-west-2", retries=100)
+    assert [item.label for item in gui.services.sync.progress.values()] == ["prod/us-west-2"]
+    batch = await eventually(
+        lambda: next(
+            (t for t in gui.services.panel.data.targets if t.instance_id == demo_id("batch-1", "prod")), None
+        )
+    )
+    assert batch.ping_status == "ConnectionLost" and batch.problem
+
+
+async def test_missing_plugin_shows_one_card_with_settings(
+    gui: Gui, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin backend without its program: the card says the program is missing; Settings opens."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no session-manager-plugin here
+    store.update_settings(lambda s: replace(s, backend="plugin", plugin_path=""))
+    await gui.user.open("/")
+    await open_via_dialog(gui, "i-0123456789abcdef0", "dev", "eu-central-1")
+    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
+    await eventually(lambda: session.status is Status.ERROR, timeout=20)
+    await gui.user.should_see(marker=f"session-error-{session.id}")
+    text = card_text(gui, session)
+    assert text.startswith("The session program is not available Session-manager-plugin not found on PATH")
+    assert "ssmux " not in text and "--backend" not in text
+    fix = next(iter(gui.user.find(marker=f"session-fix-{session.id}").elements))
+    assert fix.text == "Settings"
+    gui.user.find(marker=f"session-fix-{session.id}").click()
+    await gui.user.should_see(marker="settings-backend", retries=50)
+
+
+class Dropping:
+    """A transport whose first connection drops (the native client's typed end of that), the next holds."""
+
+    made = 0
+
+    def __init__(self) -> None:
+        Dropping.made += 1
+        self.number = Dropping.made
+        self.session_id = f"s-{self.number}"
+        self._closed = asyncio.Event()
+
+    async def start(self, cols: int, rows: int) -> None:
+        pass
+
+    def send(self, data: bytes) -> None:
+        pass
+
+    def resize(self, cols: int, rows: int) -> None:
+        pass
+
+    async def wait(self) -> SessionEnd:
+        if self.number == 1:
+            why = f"session {self.session_id} ended: the other side stopped acknowledging data; it was "
+            why += "terminated"
+            return SessionEnd(EndReason.ERROR, why, SessionError(why))
+        await self._closed.wait()
+        return SessionEnd(EndReason.TERMINATED)
+
+    async def close(self) -> None:
+        self._closed.set()
+
+
+async def test_dropped_session_shows_one_card_with_reconnect(gui: Gui) -> None:
+    """A session whose connection dropped: the card says it failed and why; Reconnect connects again."""
+    Dropping.made = 0
+    gui.services.sessions.transport_factory = lambda target, frontend: Dropping()
+    await gui.user.open("/")
+    await open_via_dialog(gui, "i-0123456789abcdef0", "dev", "eu-central-1")
+    session = await eventually(lambda: next(iter(gui.services.sessions.sessions.values()), None), timeout=20)
+    await eventually(lambda: session.status is Status.ERROR, timeout=10)
+    await gui.user.should_see(marker=f"session-error-{session.id}")
+    assert card_text(gui, session) == (
+        "The session to i-0123456789abcdef0 failed Session s-1 ended: the other side stopped acknowledging "
+        "data; it was terminated. Reconnect to start a new session."
+    )
+    fix = next(iter(gui.user.find(marker=f"session-fix-{session.id}").elements))
+    assert fix.text == "Reconnect"
+    gui.user.find(marker=f"session-fix-{session.id}").click()
+    await eventually(lambda: session.status is Status.CONNECTED and session.session_id == "s-2", timeout=10)
+    await gui.user.should_not_see(marker=f"session-error-{session.id}")
 
 
 async def test_connect_dialog_validates_like_the_cli(gui: Gui) -> None:

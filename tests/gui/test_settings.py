@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,8 @@ async def open_settings(gui: Gui) -> None:
 async def test_shows_and_saves_every_setting(gui: Gui) -> None:
     """The page shows the stored settings; Save writes what was changed."""
     await open_settings(gui)
-    assert element(gui, "settings-sync-enabled").value is False
-    assert element(gui, "settings-only-running").value is True
+    assert element(gui, "settings-sync-enabled").value is True
+    assert element(gui, "settings-only-running").value is False
     assert element(gui, "settings-backend").value == "auto"
     gui.user.find(marker="settings-sync-enabled").click()
     gui.user.find(marker="settings-only-running").click()
@@ -46,7 +47,7 @@ async def test_shows_and_saves_every_setting(gui: Gui) -> None:
     gui.user.find(marker="settings-save").click()
     await gui.user.should_see("Settings saved", retries=30)
     settings = store.load_settings()
-    assert (settings.sync_enabled, settings.sync_only_running) == (True, False)
+    assert (settings.sync_enabled, settings.sync_only_running) == (False, True)
     assert (settings.default_aws_profile, settings.default_region) == ("ops", "eu-west-1")
     assert settings.backend == "native"
     assert settings.plugin_path == "/opt/ssm/session-manager-plugin"
@@ -75,6 +76,12 @@ async def test_bad_values_show_the_cli_message_and_save_nothing(
 
 async def test_pairs_table_add_toggle_remove(gui: Gui) -> None:
     """Pairs can be added (validated), switched off and on, and removed; each change is saved at once."""
+    store.update_settings(
+        lambda s: replace(
+            s,
+            sync_pairs=(SyncPair("default", "eu-central-1", False), SyncPair("default", "us-east-1", False)),
+        )
+    )
     await open_settings(gui)
     for label in ("default/eu-central-1", "default/us-east-1"):
         await gui.user.should_see(marker=f"pair-row {label}")

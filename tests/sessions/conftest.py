@@ -49,13 +49,6 @@ def write_aws_config(emulator: RunningEmulator, folder: Path, aliases: dict[str,
 
 
 @pytest.fixture
-def demo_env(demo_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
-    """The demo emulator's AWS config in this process's environment (boto3 and ssmux reach it)."""
-    demo_emulator.apply(monkeypatch)
-    return demo_emulator
-
-
-@pytest.fixture
 def spawn(demo_env: RunningEmulator) -> Any:
     """Start ``python -m ssmux ARGS`` on a real pty (pexpect); every child is reaped when the test ends."""
     import pexpect

@@ -210,17 +210,16 @@ def test_ctrl_z_and_ctrl_backslash_reach_the_remote_side(spawn: Any) -> None:
 
 
 def test_pipe_mode(demo_env: RunningEmulator) -> None:
-    """stdin not a terminal: typed in, output on stdout, ssmux's own lines on stderr, then it ends."""
+    """stdin not a terminal: the script runs as a command; stdout is exactly its output, errors stay on
+    stderr, and the exit status is the script's (ls of a missing folder: 2)."""
     result = run_ssmux(
         "connect", WEB1, "--aws-profile", "dev", "--backend", "native",
         input=b"echo piped-$((2+3))\nls /nonexistent-dir\n",
     )  # fmt: skip
     stdout, stderr = result.stdout.decode(), result.stderr.decode()
-    assert result.returncode == 0, stderr
-    assert "piped-5" in stdout
-    assert "No such file or directory" in stdout
-    assert "Starting session with SessionId" not in stdout
-    assert "Starting session with SessionId" in stderr and "Exiting session with sessionId" in stderr
+    assert result.returncode == 2, stderr
+    assert stdout == "piped-5\n"
+    assert "No such file or directory" in stderr
 
 
 def test_kms_encrypted_session(spawn: Any) -> None:

@@ -90,8 +90,9 @@ def test_resume_after_dropped_websockets_loses_and_repeats_nothing(
     """The websocket is cut again and again; the session resumes and every line arrives once, in order."""
     use(dropping)  # type: ignore[operator]
     script = f"seq 1 {LINES}; echo done-$((20+1)); exit\n".encode()
+    # The shell document: piped input is typed into a shell, which is what this resumes.
     result = run_ssmux("connect", instance("box"), "--aws-profile", "ops", "--backend", "native",
-                       input=script, timeout=120)  # fmt: skip
+                       "--document", "SSM-SessionManagerRunShell", input=script, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     assert numbered_lines(result.stdout) == list(range(1, LINES + 1))
     assert b"done-21" in result.stdout
@@ -104,8 +105,9 @@ def test_loss_duplicates_and_reordering_are_repaired(lossy: RunningEmulator, use
     typed = "".join(random.Random(3).choices(string.ascii_letters + string.digits, k=3000))
     # One line: a second typed line would be echoed by the remote pty in the middle of seq's output.
     script = f"seq 1 {LINES}; printf '%s' '{typed}' | sha256sum; exit\n".encode()
+    # The shell document: piped input is typed into a shell, which is what this resumes.
     result = run_ssmux("connect", instance("box"), "--aws-profile", "ops", "--backend", "native",
-                       input=script, timeout=120)  # fmt: skip
+                       "--document", "SSM-SessionManagerRunShell", input=script, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     assert numbered_lines(result.stdout) == list(range(1, LINES + 1))
     assert hashlib.sha256(typed.encode()).hexdigest().encode() in result.stdout

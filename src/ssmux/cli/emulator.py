@@ -69,6 +69,17 @@ import click
     is_flag=True,
     help="StartSession gives presigned StreamUrls (dialled as given, not resumed) instead of signed dials.",
 )
+@click.option(
+    "--exit-on-stdin-eof",
+    is_flag=True,
+    help="Stop when stdin ends: for a parent that pipes stdin and may die without stopping the emulator.",
+)
+@click.option(
+    "--remove-on-exit",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Remove this folder (the parent's temporary one) once stopped.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every API call to stderr.")
 def emulator(
     host: str,
@@ -87,6 +98,8 @@ def emulator(
     channel_lifetime: float,
     idle_timeout: float,
     presigned_urls: bool,
+    exit_on_stdin_eof: bool,
+    remove_on_exit: Path | None,
     verbose: bool,
 ) -> None:
     """Serve EC2, STS, KMS (moto) and SSM sessions with real shells, on 127.0.0.1.
@@ -128,5 +141,7 @@ def emulator(
         channel_lifetime=channel_lifetime,
         idle_timeout=idle_timeout,
         presigned_urls=presigned_urls,
+        exit_on_stdin_eof=exit_on_stdin_eof,
+        remove_on_exit=remove_on_exit,
     )
     run(options)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ssmux.cli.connect import session_options
+from ssmux.cli.connect import run_session, session_options
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
@@ -37,9 +37,9 @@ def exec_command(
     this uses the native client, the only one that keeps the two streams apart and reports the exit code.
     """
     from ssmux.sessions.remote_exec import command_line
-    from ssmux.sessions.runner import Kind, open_session
+    from ssmux.sessions.runner import Kind
 
-    status = open_session(
+    run_session(
         target,
         Kind.EXEC,
         aws_profile=aws_profile,
@@ -49,4 +49,3 @@ def exec_command(
         document=document,
         command=command_line(command),
     )
-    raise SystemExit(status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ssmux.cli.connect import session_options
+from ssmux.cli.connect import run_session, session_options
 
 
 def parse_ports(value: str) -> tuple[int, int]:
@@ -48,10 +48,13 @@ def forward(
     Many connections at once share the session. Prints "Port N opened for sessionId ..." and "Waiting for
     connections..." like the plugin; Ctrl-C stops it cleanly.
     """
-    from ssmux.sessions.runner import Kind, open_session
+    from ssmux.sessions.forward import check_local_port
+    from ssmux.sessions.runner import Kind
 
     local_port, remote_port = parse_ports(ports)
-    status = open_session(
+    # A taken port fails here, before a session is started on the instance for nothing.
+    check_local_port(bind, local_port)
+    run_session(
         target,
         Kind.FORWARD,
         aws_profile=aws_profile,
@@ -63,4 +66,3 @@ def forward(
         remote_host=host,
         bind=bind,
     )
-    raise SystemExit(status)

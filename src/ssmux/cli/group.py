@@ -10,14 +10,14 @@ from dataclasses import replace
 
 import click
 
-from ssmux.cli.output import print_json, print_lines, print_text_table
+from ssmux.cli.output import HelpGroup, plural, print_json, print_lines, print_text_table
 from ssmux.core.models import Group, ProfileBook
 from ssmux.core.store import load_profiles, update_profiles
 from ssmux.core.validation import validate_aws_profile_name, validate_group, validate_name, validate_region
 from ssmux.errors import InvalidValue, NotFound
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def group() -> None:
     """Groups of saved profiles, with AWS profile and region overrides."""
 
@@ -27,10 +27,32 @@ def group() -> None:
 @click.option("--aws-profile", help="AWS CLI profile for the group's profiles that set none.")
 @click.option("--region", help="Region for the group's profiles that set none.")
 def add_command(name: str, aws_profile: str | None, region: str | None) -> None:
-    """Create group NAME."""
+    """Create group NAME, or give overrides to a group that exists without any."""
     new = validate_group(Group(name, aws_profile=aws_profile, region=region))
-    update_profiles(lambda book: book.with_group(new))
-    print_lines([f"added group {new.name!r}"])
+    adopted: list[bool] = []
+
+    def change(book: ProfileBook) -> ProfileBook:
+        old = book.get_group(name)
+        # 'profile add --group web' makes group web with no overrides; 'group add web --aws-profile prod'
+        # afterwards is what the user meant all along, and overwrites nothing. Only an add that would
+        # replace an override, or change nothing at all, is refused.
+        if old is not None and _bare(old) and not _bare(new):
+            adopted.append(True)
+            return book.replacing_group(name, new)
+        return book.with_group(new)
+
+    update_profiles(change)
+    print_lines([f"{'updated' if adopted else 'added'} group {new.name!r}{_overrides(new)}"])
+
+
+def _bare(group: Group) -> bool:
+    return group.aws_profile is None and group.region is None
+
+
+def _overrides(group: Group) -> str:
+    parts = [f"aws profile {group.aws_profile}"] if group.aws_profile else []
+    parts += [f"region {group.region}"] if group.region else []
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 @group.command("edit")
@@ -86,8 +108,8 @@ def rm_command(name: str, force: bool) -> None:
         members = book.profiles_in_group(name)
         if members and not force:
             raise InvalidValue(
-                f"group {name!r} has {len(members)} profile(s): pass --force to remove it and move them "
-                "to no group"
+                f"group {name!r} has {plural(len(members), 'profile')}: pass --force to remove it and move "
+                "them to no group"
             )
         moved[:] = [p.name for p in members]
         return _declared(book, name).without_group(name)
@@ -95,7 +117,7 @@ def rm_command(name: str, force: bool) -> None:
     update_profiles(change)
     lines = [f"removed group {name!r}"]
     if moved:
-        lines.append(f"moved {len(moved)} profile(s) to no group: {', '.join(moved)}")
+        lines.append(f"moved {plural(len(moved), 'profile')} to no group: {', '.join(moved)}")
     print_lines(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from functools import cache
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,13 @@ if TYPE_CHECKING:
 
 
 #: The columns of the table, as attributes of a target, in order.
-TABLE = ("name", "instance_id", "group", "state", "ping_status", "platform", "private_ip", "source")
+TABLE = ("short_name", "instance_id", "group", "state", "ping_status", "platform", "private_ip", "source")
+#: Columns left out, in this order, while the table is wider than the terminal.
+DROPPED_FIRST = ("source", "platform", "private_ip")
+#: Columns shortened (with an ellipsis) when dropping is not enough, and the width they keep at least.
+SHORTENED = {"short_name": 12, "group": 10}
+GAP = 2  # spaces between columns, as print_text_table writes them
+ELLIPSIS = "…"
 
 
 def clean(value: str) -> str:
@@ -66,32 +73,122 @@ def ls(
     are sorted by relevance, then name. Stopped instances are listed only with --all or --state.
     """
     from ssmux.cli.output import print_text_table
-    from ssmux.sync.instance import HEADINGS
+    from ssmux.core.validation import validate_instance_state
     from ssmux.sync.inventory import Inventory
-    from ssmux.sync.targets import filter_targets, load_targets, search
+    from ssmux.sync.targets import load_targets, matching
 
-    # A target's instance attributes are named as the instance columns, whose headings come with them.
-    headings = {**HEADINGS, "group": "GROUP", "source": "SOURCE"}
     text = " ".join(query)
     wanted_tags = [parse_tag(tag) for tag in tags]
+    wanted_state = validate_instance_state(state) if state is not None else None
     inventory = Inventory()
-    found = search(load_targets(text, inventory=inventory), text)
-    found = filter_targets(found, group=group, tags=wanted_tags, state=state, include_all=show_all)
+    found = matching(
+        load_targets(text, inventory=inventory),
+        text,
+        group=group,
+        tags=wanted_tags,
+        state=wanted_state,
+        include_all=show_all,
+    )
     if as_json:
         from ssmux.cli.output import print_json
 
         print_json([target.to_dict() for target in found])
-        return
-    cells = attrgetter(*TABLE)
-    # Every cell goes through clean(), but only a value that is not printable pays the call (20,000 rows).
-    rows = (
-        tuple([value if value and value.isprintable() else clean(value or "-") for value in cells(target)])
-        for target in found
-    )
-    print_text_table(tuple(headings[name] for name in TABLE), rows)
-    if not found:
-        click.echo("no targets match: try fewer words, --all, or ssmux sync", err=True)
+    else:
+        cells = attrgetter(*TABLE)
+        # Every cell goes through clean(), but only a value that is not printable pays the call (20,000 rows).
+        rows = [
+            [value if value and value.isprintable() else clean(value or "-") for value in cells(target)]
+            for target in found
+        ]
+        for row in rows:
+            if row[0] == row[1]:
+                row[0] = "-"  # no name: the id is in its own column
+        columns, rows = fit(list(TABLE), rows, _terminal_width())
+        print_text_table([_headings()[name] for name in columns], rows)
+        if not found:
+            click.echo(_nothing_found(text, inventory, show_all), err=True)
+    if show_all or wanted_state not in (None, "running"):
+        _warn_only_running()
     _warn_stale(inventory, group)
+
+
+def _nothing_found(text: str, inventory: Inventory, show_all: bool) -> str:
+    """Why the list is empty, and what to do: first steps on an empty home, else how to widen the search."""
+    from ssmux.core.store import load_profiles, load_settings
+    from ssmux.sync.engine import empty_state_hint
+
+    if not load_profiles().profiles and not inventory.pair_keys():
+        return empty_state_hint(load_settings())
+    wider = "" if show_all else "--all (stopped and offline too), "
+    if text:
+        return f"no targets match {text!r}: try fewer words, {wider}or 'ssmux sync'"
+    return f"no targets to list: try {wider}or 'ssmux sync'"
+
+
+@cache
+def _headings() -> dict[str, str]:
+    from ssmux.sync.instance import HEADINGS
+
+    # A target's instance attributes are named as the instance columns, whose headings come with them.
+    return {**HEADINGS, "short_name": HEADINGS["name"], "group": "GROUP", "source": "SOURCE"}
+
+
+def _terminal_width() -> int | None:
+    """The width to fit: ``COLUMNS`` when set, else the terminal's; ``None`` (no limit) for a pipe or file."""
+    import os
+    import shutil
+    import sys
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def fit(columns: list[str], rows: list[list[str]], width: int | None) -> tuple[list[str], list[list[str]]]:
+    """The columns and cells of a table no wider than ``width`` (``None``: as they are).
+
+    Columns of :data:`DROPPED_FIRST` are left out first, in order; then the :data:`SHORTENED` ones lose
+    their ends to an ellipsis, the widest first, never below their minimum. The instance id is never cut:
+    it is what a user copies. A table that still does not fit is printed as narrow as it gets.
+    """
+    if width is None:
+        return columns, rows
+    widths = {
+        name: max([len(_headings()[name]), *(len(row[i]) for row in rows)]) for i, name in enumerate(columns)
+    }
+
+    def total(names: list[str]) -> int:
+        return sum(widths[name] for name in names) + GAP * (len(names) - 1)
+
+    kept = list(columns)
+    for name in DROPPED_FIRST:
+        if total(kept) <= width:
+            break
+        kept.remove(name)
+    # One character at a time from the widest column that can still give one: the cut is shared fairly.
+    for _ in range(total(kept) - width):
+        widest = max(SHORTENED, key=lambda name: widths[name] - SHORTENED[name])
+        if widths[widest] <= SHORTENED[widest]:
+            break
+        widths[widest] -= 1
+    index = [columns.index(name) for name in kept]
+    return kept, [[_shorten(row[i], widths[columns[i]]) for i in index] for row in rows]
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+
+
+def _warn_only_running() -> None:
+    """``--all`` or ``--state stopped`` while the sync keeps running instances only: say why none show."""
+    from ssmux.core.store import load_settings
+
+    if load_settings().sync_only_running:
+        click.echo(
+            "ssmux: note: the sync lists running instances only: to see the others run "
+            "'ssmux settings set sync_only_running false', then 'ssmux sync'",
+            err=True,
+        )
 
 
 def _warn_stale(inventory: Inventory, group: str | None) -> None:

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import click
+
 
 def print_json(data: Any) -> None:
     """Print ``data`` as indented JSON; non-ASCII text stays readable."""
@@ -62,3 +64,33 @@ def print_text_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> N
     for line in table:
         padded = [text + " " * (widths[i] - width(text)) for i, text in enumerate(line)]
         sys.stdout.write("  ".join(padded).rstrip() + "\n")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 instance``, ``2 instances``: a count with its noun in the right number (``many`` if irregular)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value as the TOML file writes it: ``true``/``false``, never Python's ``True``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class HelpGroup(click.Group):
+    """A command group whose ``--help`` lists each subcommand's whole first sentence, wrapped, never cut.
+
+    click shortens a subcommand's help to the terminal width and ends it with ``...`` mid-sentence; the
+    first sentence is what a docstring is written to say, so it is shown whole.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, TypeVar
 
 import click
 
-from ssmux.cli.output import print_json, print_lines, print_text_table
+from ssmux.cli.output import HelpGroup, print_json, print_lines, print_text_table
 from ssmux.core.models import Settings, SyncPair
 from ssmux.core.store import load_settings, update_settings
-from ssmux.core.validation import validate_pair
+from ssmux.core.validation import validate_pair, validate_pair_text
 from ssmux.errors import AlreadyExists
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-@click.group()
+
+@click.group(cls=HelpGroup)
 def pair() -> None:
     """Sync pairs: (AWS CLI profile, region) to sync instances from."""
 
@@ -28,7 +32,7 @@ def ls_command(as_json: bool) -> None:
         print_json([p.to_dict() for p in pairs])
         return
     if not pairs:
-        print_lines(["no sync pairs: add one with 'ssmux pair add PROFILE REGION'"])
+        print_lines(["no sync pairs: add one with 'ssmux pair add PROFILE/REGION'"])
         return
     rows = [[p.aws_profile, p.region, "yes" if p.enabled else "no"] for p in pairs]
     print_text_table(["AWS PROFILE", "REGION", "ENABLED"], rows)
@@ -36,12 +40,18 @@ def ls_command(as_json: bool) -> None:
         print_lines(["(sync is off: ssmux settings set sync_enabled true)"])
 
 
+def pair_arguments(function: F) -> F:
+    """The pair as ``PROFILE/REGION`` (as ``sync --pair`` takes it) or ``PROFILE REGION``."""
+    function = click.argument("region", required=False)(function)
+    return click.argument("aws_profile", metavar="PROFILE/REGION")(function)
+
+
 @pair.command("add")
-@click.argument("aws_profile", metavar="PROFILE")
-@click.argument("region")
+@pair_arguments
 @click.option("--disabled", is_flag=True, help="Add it switched off.")
-def add_command(aws_profile: str, region: str, disabled: bool) -> None:
-    """Add the pair PROFILE REGION."""
+def add_command(aws_profile: str, region: str | None, disabled: bool) -> None:
+    """Add the pair PROFILE/REGION (or PROFILE REGION), e.g. dev/eu-central-1."""
+    aws_profile, region = validate_pair_text(aws_profile, region)
     new = validate_pair(SyncPair(aws_profile, region, enabled=not disabled))
 
     def change(current: Settings) -> Settings:
@@ -56,10 +66,10 @@ def add_command(aws_profile: str, region: str, disabled: bool) -> None:
 
 
 @pair.command("rm")
-@click.argument("aws_profile", metavar="PROFILE")
-@click.argument("region")
-def rm_command(aws_profile: str, region: str) -> None:
-    """Remove the pair PROFILE REGION."""
+@pair_arguments
+def rm_command(aws_profile: str, region: str | None) -> None:
+    """Remove the pair PROFILE/REGION (or PROFILE REGION)."""
+    aws_profile, region = _split(aws_profile, region)
 
     def change(current: Settings) -> Settings:
         found = current.pair(aws_profile, region)
@@ -70,19 +80,25 @@ def rm_command(aws_profile: str, region: str) -> None:
 
 
 @pair.command("enable")
-@click.argument("aws_profile", metavar="PROFILE")
-@click.argument("region")
-def enable_command(aws_profile: str, region: str) -> None:
-    """Switch the pair PROFILE REGION on."""
-    _set_enabled(aws_profile, region, True)
+@pair_arguments
+def enable_command(aws_profile: str, region: str | None) -> None:
+    """Switch the pair PROFILE/REGION (or PROFILE REGION) on."""
+    _set_enabled(*_split(aws_profile, region), True)
 
 
 @pair.command("disable")
-@click.argument("aws_profile", metavar="PROFILE")
-@click.argument("region")
-def disable_command(aws_profile: str, region: str) -> None:
-    """Switch the pair PROFILE REGION off."""
-    _set_enabled(aws_profile, region, False)
+@pair_arguments
+def disable_command(aws_profile: str, region: str | None) -> None:
+    """Switch the pair PROFILE/REGION (or PROFILE REGION) off."""
+    _set_enabled(*_split(aws_profile, region), False)
+
+
+def _split(first: str, region: str | None) -> tuple[str, str]:
+    # An existing pair is looked up as written (the settings' own check would refuse a bad one anyway);
+    # only the one-word form needs splitting.
+    if region is not None:
+        return first, region
+    return validate_pair_text(first)
 
 
 def _set_enabled(aws_profile: str, region: str, enabled: bool) -> None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import click
 
-from ssmux.cli.output import print_json, print_lines, print_text_table
+from ssmux.cli.output import HelpGroup, print_json, print_lines, print_text_table
 from ssmux.core.models import Group, Profile, ProfileBook
 from ssmux.core.resolve import Resolution, Source, resolve
 from ssmux.core.store import load_profiles, load_settings, update_profiles
@@ -28,7 +28,7 @@ from ssmux.core.validation import (
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON with stable field names.")
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def profile() -> None:
     """Saved profiles: add, edit, rm, ls, show."""
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ssmux.cli.output import print_json, print_lines
+from ssmux.cli.output import HelpGroup, print_json, print_lines, setting_text
 from ssmux.core.models import BACKENDS, Settings
 from ssmux.core.store import load_settings, update_settings
 from ssmux.core.validation import validate_aws_profile_name, validate_backend, validate_region
@@ -29,9 +29,12 @@ SETTABLE: dict[str, str] = {
 }
 
 
-@click.group()
-def settings() -> None:
-    """Show or change settings."""
+@click.group(cls=HelpGroup, invoke_without_command=True)
+@click.pass_context
+def settings(ctx: click.Context) -> None:
+    """Show or change settings; without a subcommand, show them."""
+    if ctx.invoked_subcommand is None:
+        print_lines(_show_lines(load_settings()))
 
 
 @settings.command("show")
@@ -62,11 +65,18 @@ def set_command(key: str, value: str) -> None:
         )
     parsed = _parse(key, value)
     update_settings(lambda current: replace(current, **{key: parsed}))
-    shown = "(AWS SDK default)" if parsed is None else ("(find on PATH)" if parsed == "" else str(parsed))
+    shown = "(AWS SDK default)" if parsed is None else (setting_text(parsed) or "(find on PATH)")
     lines = [f"{key} = {shown}"]
-    if key in ("aws_path", "plugin_path") and parsed and not Path(str(parsed)).is_file():
+    if key in ("aws_path", "plugin_path") and parsed and not _is_file(str(parsed)):
         lines.append(f"note: {parsed} is not a file yet; sessions needing it will say so")
     print_lines(lines)
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except OSError:  # a name the system refuses (too long): not a file either
+        return False
 
 
 def _parse(key: str, value: str) -> Any:
@@ -90,11 +100,9 @@ def _show_lines(current: Settings) -> list[str]:
     def text(value: Any) -> str:
         if value is None:
             return "(AWS SDK default)"
-        if isinstance(value, bool):
-            return "true" if value else "false"
         if isinstance(value, tuple):
             return ", ".join(value) or "-"
-        return str(value) or "(find on PATH)"
+        return setting_text(value) or "(find on PATH)"
 
     lines = []
     for key in current.to_dict():

@@ -1,9 +1,11 @@
 """``ssmux sync``: list the instances of every enabled (AWS CLI profile, region) pair into the cache.
 
 Pairs run concurrently (``--concurrency``, default 32, see :data:`ssmux.sync.engine.DEFAULT_CONCURRENCY`). On
-a terminal a live line per pair shows its progress on stderr; otherwise one plain line per finished pair
-goes to stderr. The result (a table, or ``--json``) goes to stdout. Exit status: 0 when every pair synced,
-1 when any failed (the others are still saved), 130 on Ctrl-C (pairs already done are kept).
+a terminal a live line per pair shows its progress on stderr while it runs and is cleared at the end. The
+result is said once: a table with one row per pair (its error too) on stdout, or ``--json``, then one
+summary line, on stdout when every pair synced and as the error line on stderr when some failed. Exit
+status: 0 when every pair synced, 1 when any failed (the others are still saved), 130 on Ctrl-C (pairs
+already done are kept).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ssmux.errors import ExitStatus, InvalidValue
+from ssmux.errors import ExitStatus
 
 if TYPE_CHECKING:
     from ssmux.sync.engine import Progress, SyncEvent, SyncResult
@@ -25,12 +27,9 @@ def parse_pair(text: str) -> tuple[str, str]:
     Raises:
         InvalidValue: not of that form, or an invalid profile name or region.
     """
-    from ssmux.core.validation import validate_aws_profile_name, validate_region
+    from ssmux.core.validation import validate_pair_text
 
-    aws_profile, sep, region = text.strip().rpartition("/")
-    if not sep or not aws_profile or not region:
-        raise InvalidValue(f"invalid pair {text!r}: write it as PROFILE/REGION, e.g. --pair prod/us-east-1")
-    return validate_aws_profile_name(aws_profile), validate_region(region)
+    return validate_pair_text(text)
 
 
 @click.command("sync")
@@ -65,7 +64,7 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     settings = store.load_settings()
     keys = pairs_to_sync(settings, named)
     inventory = Inventory()
-    with _ProgressDisplay(keys, quiet=as_json) as progress:
+    with _ProgressDisplay(keys) as progress:
         result = sync_pairs(
             keys,
             clients=AwsClients(),
@@ -77,25 +76,36 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
     if not named and not result.cancelled:
         # A full sync is the truth about the enabled pairs: forget pairs disabled or removed since.
         inventory.forget_pairs(keys)
+    from ssmux.cli.output import plural
+
     if as_json:
         from ssmux.cli.output import print_json
 
         print_json(result.to_dict())
     else:
-        _print_result(result)
+        _print_table(result)
+    total = len(result.outcomes)
     if result.cancelled:
         done = sum(1 for outcome in result.outcomes if not outcome.cancelled)
-        click.echo(f"ssmux: interrupted: {done} of {len(result.outcomes)} pairs finished and kept", err=True)
+        click.echo(f"ssmux: interrupted: {done} of {plural(total, 'pair')} finished and kept", err=True)
         sys.exit(int(ExitStatus.INTERRUPTED))
-    if not result.ok:
-        failed = sum(1 for outcome in result.outcomes if not outcome.ok)
-        click.echo(f"ssmux: error: {failed} of {len(result.outcomes)} pairs failed (see above)", err=True)
+    ok = sum(1 for outcome in result.outcomes if outcome.ok)
+    instances, seconds = plural(result.instances, "instance"), f"{result.seconds:.2f} s"
+    if ok == 0:
+        click.echo(f"ssmux: error: {plural(total, 'pair')} failed", err=True)
+    elif ok < total:
+        others = "the other" if ok == 1 else f"the other {ok}"
+        failed = f"{total - ok} of {plural(total, 'pair')} failed"
+        click.echo(f"ssmux: error: {failed}; {instances} synced from {others} in {seconds}", err=True)
+    elif not as_json:
+        click.echo(f"{instances} from {plural(total, 'pair')} in {seconds}")
+    if ok < total:
         sys.exit(int(ExitStatus.ERROR))
 
 
-def _print_result(result: SyncResult) -> None:
+def _print_table(result: SyncResult) -> None:
     from ssmux.cli.ls import clean
-    from ssmux.cli.output import print_lines, print_text_table
+    from ssmux.cli.output import print_text_table
 
     rows = [
         (
@@ -108,18 +118,17 @@ def _print_result(result: SyncResult) -> None:
         for outcome in result.outcomes
     ]
     print_text_table(("PAIR", "STATUS", "INSTANCES", "SECONDS", "ERROR"), rows)
-    ok = sum(1 for outcome in result.outcomes if outcome.ok)
-    print_lines(
-        [f"{result.instances} instances from {ok} of {len(result.outcomes)} pairs in {result.seconds:.2f} s"]
-    )
 
 
 class _ProgressDisplay:
-    """A per-pair live display on a terminal (stderr), plain lines otherwise; yields the progress callback."""
+    """A per-pair live display on a terminal (stderr), cleared when the sync ends; nothing otherwise.
 
-    def __init__(self, keys: list[tuple[str, str]], *, quiet: bool) -> None:
+    The table printed afterwards is the one record of each pair's result, so neither the live lines nor a
+    line per finished pair stay behind to say it again.
+    """
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
         self.keys = keys
-        self.quiet = quiet
         self.live: Any = None
         self.tasks: dict[tuple[str, str], Any] = {}
 
@@ -136,7 +145,7 @@ class _ProgressDisplay:
                 TextColumn("{task.fields[status]}", markup=False),
                 TimeElapsedColumn(),
                 console=console(stderr=True),
-                transient=False,
+                transient=True,
             )
             self.live.start()
             for key in self.keys:
@@ -144,13 +153,14 @@ class _ProgressDisplay:
                     "", total=None, start=False, pair=f"{key[0]}/{key[1]}", status="waiting"
                 )
             return self._rich
-        return self._plain
+        return _ignore
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.stop()
 
     def _rich(self, event: SyncEvent) -> None:
+        from ssmux.cli.output import plural
         from ssmux.sync.engine import EventKind
 
         task = self.tasks.get((event.aws_profile, event.region))
@@ -160,27 +170,18 @@ class _ProgressDisplay:
             self.live.start_task(task)
             self.live.update(task, status="listing")
         elif event.kind is EventKind.PAGE:
-            self.live.update(task, status=f"{event.pages} pages, {event.instances} instances")
+            status = f"{plural(event.pages, 'page')}, {plural(event.instances, 'instance')}"
+            self.live.update(task, status=status)
         elif event.outcome is not None:
             outcome = event.outcome
+            # Shown while other pairs still run; the live lines go when the table comes.
             if outcome.ok:
-                status = f"ok: {outcome.instances} instances"
+                status = f"ok: {plural(outcome.instances, 'instance')}"
             else:
                 status = f"{outcome.error_code}: {outcome.error_message}"
             self.live.update(task, total=1, completed=1, status=status)
             self.live.stop_task(task)
 
-    def _plain(self, event: SyncEvent) -> None:
-        from ssmux.sync.engine import EventKind
 
-        if self.quiet or event.kind is not EventKind.DONE or event.outcome is None:
-            return
-        outcome = event.outcome
-        pair = f"{outcome.aws_profile}/{outcome.region}"
-        if outcome.ok:
-            line = f"{pair}: ok, {outcome.instances} instances in {outcome.seconds:.2f} s"
-        else:
-            line = f"{pair}: error: {outcome.error_message}"
-        # One write per line: workers finish concurrently and lines must not interleave.
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+def _ignore(event: SyncEvent) -> None:
+    """The progress callback when stderr is not a terminal: the table at the end says it all."""

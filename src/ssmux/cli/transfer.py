@@ -11,7 +11,7 @@ from typing import Literal
 
 import click
 
-from ssmux.cli.output import print_json, print_lines
+from ssmux.cli.output import plural, print_json, print_lines
 
 
 @click.command("import")
@@ -66,4 +66,5 @@ def export_command(file: Path, group: str | None, force: bool) -> None:
             book.group(group)  # raises NotFound with the usual message
         book = ProfileBook(groups=(declared,) if declared else (), profiles=members)
     export_book(file, book, overwrite=force)
-    print_lines([f"exported {len(book.profiles)} profile(s) and {len(book.groups)} group(s) to {file}"])
+    counts = f"{plural(len(book.profiles), 'profile')} and {plural(len(book.groups), 'group')}"
+    print_lines([f"exported {counts} to {file}"])

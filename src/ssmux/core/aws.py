@@ -166,6 +166,24 @@ class AwsClients:
         """A new holder with no session or client, sharing these service models (after the config changed)."""
         return AwsClients(self.models)
 
+    def unsigned_client(self, service: str, aws_profile: str | None, region: str) -> Any:
+        """A client whose calls are not signed (IAM Identity Center's ``sso-oidc`` and ``sso`` portal: the
+        aws CLI makes these with ``signature_version=UNSIGNED``), with ``aws_profile``'s settings
+        (``endpoint_url``) when given. Not cached: sign-in and discovery make a few calls each.
+
+        Raises:
+            AwsError: the profile is unknown, or the client cannot be made.
+        """
+        import botocore
+        from botocore.config import Config
+
+        session = self.botocore_session(aws_profile)
+        config = Config(signature_version=botocore.UNSIGNED, retries={"mode": "standard"})
+        try:
+            return session.create_client(service, region_name=region, config=config)
+        except Exception as error:
+            raise translate(error, aws_profile=aws_profile, region=region) from error
+
     def botocore_session(self, aws_profile: str | None) -> botocore.session.Session:
         """The cached botocore session of an AWS CLI profile (``None``: the SDK default chain).
 
@@ -423,6 +441,10 @@ def translate(
         )
     if isinstance(error, bx.ClientError):
         return _translate_client_error(error, aws_profile=aws_profile, region=region, action=action)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(error, ResponseParserError):
+        return _unparsable(error, who, doing)
     if isinstance(error, bx.BotoCoreError):
         return AwsError(f"{who}: AWS call failed{doing}: {_one_line(error)}", type(error).__name__)
     return AwsError(
@@ -467,6 +489,22 @@ def _translate_client_error(
     return AwsError(f"{who}: {what} failed: {code}" + (f": {message}" if message else ""), code)
 
 
-def _one_line(value: object) -> str:
-    """Collapse whitespace so an AWS message never breaks the one-line error contract."""
-    return " ".join(str(value).split())
+#: Longest AWS message kept in an error line: an endpoint (a proxy, a wrong endpoint_url) may answer pages.
+MESSAGE_LIMIT = 240
+
+
+def _one_line(value: object, limit: int = MESSAGE_LIMIT) -> str:
+    """Collapse whitespace and cut at ``limit`` characters: an AWS message never breaks the one-line error
+    contract, nor floods the terminal (an 8 KB message or page stays one short line)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _unparsable(error: Any, who: str, doing: str) -> AwsError:
+    # botocore's message is a sentence, then a newline and the whole body received: keep the sentence only.
+    reason = str(error).split("\n", 1)[0].rstrip(" :")
+    return AwsError(
+        f"{who}: the endpoint's answer{doing} is not an AWS response ({_one_line(reason, 120)}): "
+        "check the profile's endpoint_url, your proxy or VPN",
+        type(error).__name__,
+    )

@@ -118,10 +118,9 @@ class SyncPair:
         return cls(aws_profile=data["aws_profile"], region=data["region"], enabled=data.get("enabled", True))
 
 
-DEFAULT_SYNC_PAIRS: tuple[SyncPair, ...] = (
-    SyncPair("default", "eu-central-1", False),
-    SyncPair("default", "us-east-1", False),
-)
+#: A fresh home has no pairs: which (profile, region) pairs hold a user's instances is theirs to say
+#: (``ssmux pair add``); made-up ``default/...`` pairs only showed in lists and failed when enabled.
+DEFAULT_SYNC_PAIRS: tuple[SyncPair, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,9 +141,10 @@ class Settings:
         recent_regions: Same for regions.
     """
 
-    sync_enabled: bool = False
+    # On: adding a pair is the one step to syncing it; the switch is there to pause every pair at once.
+    sync_enabled: bool = True
     sync_pairs: tuple[SyncPair, ...] = DEFAULT_SYNC_PAIRS
-    sync_only_running: bool = True
+    sync_only_running: bool = False
     default_aws_profile: str | None = None
     default_region: str | None = None
     backend: str = "auto"

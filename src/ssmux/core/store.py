@@ -358,6 +358,11 @@ def _locked(path: Path) -> Iterator[None]:
             f"{path} is locked by another ssmux for over {LOCK_TIMEOUT_SECONDS:.0f} s; try again, or remove "
             f"{path}.lock if no ssmux is running"
         ) from None
+    except OSError as error:  # a read-only home, or the lock's name taken by a folder
+        raise StoreError(
+            f"cannot write {error.filename or lock.lock_file}: {error.strerror or error}; ssmux needs to "
+            f"write in {path.parent} (or set SSMUX_HOME to a folder it can write)"
+        ) from None
     try:
         yield
     finally:

@@ -81,12 +81,16 @@ def parse_fast(text: str, path: Path) -> dict[str, Any]:
     """Parse ``text`` with tomllib.
 
     Raises:
-        StoreError: A syntax error, as ``<path>, line N, column M: <problem>``.
+        StoreError: A syntax error, as ``<path>, line N, column M: <problem>``, or nesting too deep to parse.
     """
     import tomllib
 
     try:
         return tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise StoreError(
+            f"{path}: arrays or tables too deeply nested; fix the file (it was not changed)"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         where = ""

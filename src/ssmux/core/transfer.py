@@ -8,6 +8,15 @@ The format follows the file extension: ``.toml`` or ``.csv``.
   may contain ``;`` but never a newline, so export stays lossless). Groups named in rows are created without
   overrides. Descriptions keep their newlines (CSV quotes them).
 
+  A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a
+  formula, so export writes such a cell with a ``'`` in front, as OWASP advises (``'=1+1``); a spreadsheet
+  shows the text, and import removes that one ``'`` again, so the round trip is lossless. To keep it so, a
+  value that already starts with ``'`` (one or more) followed by one of those characters gets one more
+  (``''=x`` holds ``'=x``); any other ``'`` is left alone. So a hand-written cell ``'=x`` imports as ``=x``.
+
+**Import reads only regular files of at most** :data:`MAX_IMPORT_BYTES`: a device (``/dev/zero``), a FIFO or a
+folder is refused in one line, before anything is read (a FIFO is opened without waiting for a writer).
+
 **Import validates the whole file before it writes anything**, then merges it into the saved book under
 the store's lock. Conflict policy: an entry equal to a saved one is *unchanged*; a new name is *added*; a name
 that exists with other values is a *conflict*, and by default the import refuses and lists them (nothing is
@@ -18,6 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,6 +48,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "region",
 )
 _REQUIRED_COLUMNS = ("name", "instance_id")
+
+#: Largest file import reads: a book of thousands of profiles is far smaller.
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+
+#: A spreadsheet runs a cell starting with one of these as a formula (OWASP's CSV injection list).
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 OnConflict = Literal["fail", "replace", "skip"]
 
@@ -86,10 +103,7 @@ def read_book(path: Path) -> ProfileBook:
         StoreError: The file cannot be read, or a row/entry is invalid (the message names file and line).
     """
     kind = file_format(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise StoreError(f"cannot read {path}: {error.strerror or error}") from None
+    raw = _read_limited(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -97,6 +111,35 @@ def read_book(path: Path) -> ProfileBook:
     if kind == "toml":
         return store.book_from_text(text, path)
     return _book_from_csv(text, path)
+
+
+def _read_limited(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most :data:`MAX_IMPORT_BYTES`.
+
+    Raises:
+        StoreError: It cannot be opened, is not a regular file, or is too large.
+    """
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer. The checks use the opened descriptor,
+    # so the file cannot be swapped between them and the read.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise StoreError(f"cannot read {path}: {error.strerror or error}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"cannot read {path}: not a regular file; import a .toml or .csv file")
+        too_large = f"cannot read {path}: larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB; split it"
+        if info.st_size > MAX_IMPORT_BYTES:
+            raise StoreError(too_large)
+        try:
+            raw = file.read(MAX_IMPORT_BYTES + 1)
+        except OSError as error:
+            raise StoreError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(raw) > MAX_IMPORT_BYTES:  # it grew after the check
+        raise StoreError(too_large)
+    return raw
 
 
 def import_book(path: Path, on_conflict: OnConflict = "fail", dry_run: bool = False) -> ImportReport:
@@ -142,7 +185,11 @@ def export_book(path: Path, book: ProfileBook, overwrite: bool = False) -> None:
         StoreError: The file cannot be written.
     """
     kind = file_format(path)
-    if path.exists() and not overwrite:
+    try:
+        exists = path.exists()
+    except OSError as error:  # a name too long for the file system, a path through a file...
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+    if exists and not overwrite:
         raise AlreadyExists(f"{path} exists: pass --force to overwrite it")
     text = _book_to_toml(book) if kind == "toml" else _book_to_csv(book)
     store.write_text_atomic(path, text)
@@ -230,7 +277,8 @@ def _book_from_csv(text: str, path: Path) -> ProfileBook:
     return ProfileBook(profiles=tuple(profiles))
 
 
-def _profile_from_row(row: dict[str, str], path: Path, line: int) -> Profile:
+def _profile_from_row(cells: dict[str, str], path: Path, line: int) -> Profile:
+    row = {column: _cell_in(value) for column, value in cells.items()}
     tags_cell = row.get("tags") or ""
     separator = "\n" if "\n" in tags_cell else ";"
     tags = frozenset(tag.strip() for tag in tags_cell.split(separator) if tag.strip())
@@ -258,18 +306,27 @@ def _book_to_csv(book: ProfileBook) -> str:
         tags = sorted(profile.tags)
         # ';' separates tags unless a tag holds one: then newlines do (and a trailing one marks the cell).
         cell = "\n".join(tags) + "\n" if any(";" in tag for tag in tags) else ";".join(tags)
-        writer.writerow(
-            [
-                profile.name,
-                profile.instance_id,
-                profile.group or "",
-                cell,
-                profile.description,
-                profile.aws_profile or "",
-                profile.region or "",
-            ]
-        )
+        row = [
+            profile.name,
+            profile.instance_id,
+            profile.group or "",
+            cell,
+            profile.description,
+            profile.aws_profile or "",
+            profile.region or "",
+        ]
+        writer.writerow([_cell_out(value) for value in row])
     return out.getvalue()
+
+
+def _cell_out(value: str) -> str:
+    """``value`` made inert for a spreadsheet: a ``'`` in front when it would start a formula."""
+    return "'" + value if value.lstrip("'")[:1] in _FORMULA_STARTS else value
+
+
+def _cell_in(value: str) -> str:
+    """The value :func:`_cell_out` wrote: without the ``'`` it added."""
+    return value[1:] if value.startswith("'") and value.lstrip("'")[:1] in _FORMULA_STARTS else value
 
 
 def _book_to_toml(book: ProfileBook) -> str:

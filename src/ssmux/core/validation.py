@@ -34,6 +34,18 @@ _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u20
 
 _PSEUDO_REGION = re.compile(r"^aws(-[a-z-]+)?-global$")
 
+#: Longest name (profile, group, tag, AWS CLI profile). Names are labels, but generous: a name that quotes a
+#: path or two still fits; what is refused is a value no one types (a pasted file, 100 KB).
+NAME_MAX_LENGTH = 512
+#: Longest free text (a description): pages of notes fit; a pasted file or a 100 KB value does not.
+TEXT_MAX_LENGTH = 64 * 1024
+#: Longest file path setting (PATH_MAX on Linux).
+PATH_MAX_LENGTH = 4096
+#: Longest name of one folder or file in a path (NAME_MAX on Linux, macOS and Windows alike).
+FILE_NAME_MAX_LENGTH = 255
+#: How much of a refused value an error message shows.
+_SHOWN_LENGTH = 60
+
 
 def is_instance_id(text: str) -> bool:
     """Whether ``text`` is exactly an instance or managed node id (no whitespace, lowercase)."""
@@ -56,27 +68,29 @@ def validate_instance_id(value: str) -> str:
     if is_instance_id(text.lower()):
         hint = f" (did you mean {text.lower()!r}? ids are lowercase)"
     raise InvalidValue(
-        f"invalid instance id {value!r}: expected i- followed by 8 or 17 hex digits "
+        f"invalid instance id {shown(value)}: expected i- followed by 8 or 17 hex digits "
         f"(i-0123456789abcdef0) or mi- followed by 17 (mi-0123456789abcdef0){hint}"
     )
 
 
 def validate_aws_profile_name(value: str) -> str:
-    """Check an AWS CLI profile name: non-empty, no whitespace or control characters.
+    """Check an AWS CLI profile name: non-empty, at most :data:`NAME_MAX_LENGTH` characters, no whitespace,
+    control or invisible characters.
 
     Raises:
-        InvalidValue: The name is empty or contains whitespace or control characters.
+        InvalidValue: The name is empty, too long, or contains whitespace, control or invisible characters.
     """
     text = value.strip()
     if not text:
         raise InvalidValue(
             "AWS CLI profile name is empty: give a name from ~/.aws/config (see 'ssmux aws-profiles')"
         )
-    bad = next((ch for ch in text if ch.isspace() or _is_control(ch)), None)
+    _check_length(text, NAME_MAX_LENGTH, "AWS CLI profile name")
+    bad = next((ch for ch in text if ch.isspace() or _is_control(ch) or _is_invisible(ch)), None)
     if bad is not None:
         raise InvalidValue(
-            f"invalid AWS CLI profile name {value!r}: it contains {_describe(bad)}; "
-            "profile names have no whitespace or control characters"
+            f"invalid AWS CLI profile name {shown(value)}: it contains {_describe(bad)}; "
+            "profile names have no whitespace or control characters, nor invisible ones"
         )
     return text
 
@@ -90,32 +104,37 @@ def validate_region(value: str) -> str:
     text = value.strip()
     if not text:
         raise InvalidValue("region is empty: give a region such as eu-central-1")
-    if _is_known_region(text):
+    if len(text) <= NAME_MAX_LENGTH and _is_known_region(text):
         return text
     import difflib  # deferred: only a wrong region needs a suggestion
 
-    close = difflib.get_close_matches(text.lower(), sorted(known_regions()), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(
+        text[:NAME_MAX_LENGTH].lower(), sorted(known_regions()), n=1, cutoff=0.6
+    )
     hint = f": did you mean {close[0]!r}?" if close else ": see the region list in the AWS documentation"
-    raise InvalidValue(f"unknown AWS region {value!r}{hint}")
+    raise InvalidValue(f"unknown AWS region {shown(value)}{hint}")
 
 
 def validate_name(value: str, what: str = "name") -> str:
-    """Check a profile or group name: non-empty, no control characters (newline, tab, ESC, ...).
+    """Check a profile or group name: non-empty, at most :data:`NAME_MAX_LENGTH` characters, no control
+    characters (newline, tab, ESC, ...) and no invisible ones (zero-width space, bidi controls, ...), which
+    would let two names look the same.
 
     Args:
         value: The name.
         what: What the name names, for the message (``"profile name"``, ``"group name"``).
 
     Raises:
-        InvalidValue: The name is empty or holds a control character.
+        InvalidValue: The name is empty, too long, or holds a control or invisible character.
     """
     text = value.strip()
     if not text:
         raise InvalidValue(f"{what} is empty: give a non-empty {what}")
-    bad = next((ch for ch in text if _is_control(ch)), None)
+    _check_length(text, NAME_MAX_LENGTH, what)
+    bad = next((ch for ch in text if _is_control(ch) or _is_invisible(ch)), None)
     if bad is not None:
         raise InvalidValue(
-            f"invalid {what} {value!r}: it contains {_describe(bad)}; use printable characters"
+            f"invalid {what} {shown(value)}: it contains {_describe(bad)}; use visible, printable characters"
         )
     return text
 
@@ -133,8 +152,10 @@ def validate_description(value: str) -> str:
     """Check a description: free text; newlines and tabs are allowed, other control characters are not.
 
     Raises:
-        InvalidValue: The description holds a control character other than newline or tab.
+        InvalidValue: The description is longer than :data:`TEXT_MAX_LENGTH` characters, or holds a control
+            character other than newline or tab.
     """
+    _check_length(value, TEXT_MAX_LENGTH, "description")
     bad = next((ch for ch in value if _is_control(ch) and ch not in "\n\t"), None)
     if bad is not None:
         raise InvalidValue(f"invalid description: it contains {_describe(bad)}; only text, newlines and tabs")
@@ -149,7 +170,7 @@ def validate_backend(value: str) -> str:
     """
     text = value.strip()
     if text not in BACKENDS:
-        raise InvalidValue(f"unknown backend {value!r}: choose one of {', '.join(BACKENDS)}")
+        raise InvalidValue(f"unknown backend {shown(value)}: choose one of {', '.join(BACKENDS)}")
     return text
 
 
@@ -298,14 +319,37 @@ def _recent(values: tuple[str, ...], check: Callable[[str], str]) -> tuple[str, 
 
 def _bool(value: object, key: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidValue(f"{key} must be true or false, not {value!r}")
+        raise InvalidValue(f"{key} must be true or false, not {shown(value)}")
     return value
 
 
 def _path(value: str, key: str) -> str:
     if not isinstance(value, str) or any(_is_control(ch) for ch in value):
-        raise InvalidValue(f"{key} must be a file path without control characters, not {value!r}")
-    return value.strip()
+        raise InvalidValue(f"{key} must be a file path without control characters, not {shown(value)}")
+    text = value.strip()
+    _check_length(text, PATH_MAX_LENGTH, key)
+    longest = max((len(part) for part in re.split(r"[/\\]", text)), default=0)
+    if longest > FILE_NAME_MAX_LENGTH:
+        raise InvalidValue(
+            f"{key} holds a name of {longest} characters: file systems allow at most {FILE_NAME_MAX_LENGTH} "
+            "per folder or file name; give the real path"
+        )
+    return text
+
+
+def _check_length(text: str, limit: int, what: str) -> None:
+    if len(text) > limit:
+        raise InvalidValue(f"{what} is {len(text)} characters long: the most is {limit}; shorten it")
+
+
+def shown(value: object, limit: int = _SHOWN_LENGTH) -> str:
+    """``repr(value)`` for an error message, cut in the middle when long: a refused 100 KB value must not
+    come back whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    half = (limit - 3) // 2
+    return f"{text[:half]}...{text[-half:]} ({len(str(value))} characters)"
 
 
 def _unique(names: Iterable[str], kind: str) -> None:
@@ -323,10 +367,61 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
 
 
+def _is_invisible(ch: str) -> bool:
+    # Cf: format characters (zero-width space and joiners, word joiner, BOM, soft hyphen, bidi controls): they
+    # show as nothing, so "web" and "we\u200bb" would look alike. Refused in names, allowed in free text.
+    return unicodedata.category(ch) == "Cf"
+
+
 def _describe(ch: str) -> str:
     names = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x1b": "an escape character"}
     if ch in names:
         return names[ch]
     if ch.isspace():
         return f"whitespace (U+{ord(ch):04X})"
-    return f"a control character (U+{ord(ch):04X})"
+    if _is_control(ch):
+        return f"a control character (U+{ord(ch):04X})"
+    return f"an invisible character (U+{ord(ch):04X} {unicodedata.name(ch, 'format character')})"
+
+
+#: Every EC2 instance state (``instance-state-name``), in lifecycle order.
+EC2_STATES = ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")
+
+
+def validate_instance_state(value: str) -> str:
+    """Check an EC2 instance state name (``ssmux ls --state``); returns it in lower case.
+
+    Raises:
+        InvalidValue: not one of :data:`EC2_STATES`; the message lists them and suggests the closest.
+    """
+    text = value.strip().lower()
+    if text in EC2_STATES:
+        return text
+    import difflib  # deferred: only a wrong state needs a suggestion
+
+    close = difflib.get_close_matches(text, EC2_STATES, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise InvalidValue(f"unknown instance state {shown(value)}: {hint}give one of {', '.join(EC2_STATES)}")
+
+
+def validate_pair_text(first: str, second: str | None = None) -> tuple[str, str]:
+    """A sync pair as typed: ``PROFILE REGION`` (two words) or ``PROFILE/REGION`` (one).
+
+    ``PROFILE/REGION`` is split at the last ``/``: regions have none.
+
+    Returns:
+        ``(aws_profile, region)``, each checked.
+
+    Raises:
+        InvalidValue: one word without ``/``, or an invalid profile name or region.
+    """
+    if second is None:
+        aws_profile, sep, region = first.strip().rpartition("/")
+        if not sep or not aws_profile or not region:
+            raise InvalidValue(
+                f"invalid pair {shown(first)}: write it as PROFILE/REGION (or PROFILE REGION), "
+                "e.g. prod/us-east-1"
+            )
+    else:
+        aws_profile, region = first, second
+    return validate_aws_profile_name(aws_profile), validate_region(region)

@@ -18,6 +18,7 @@ from typing import Any
 from ssmux.emulator.faults import Faults
 from ssmux.emulator.scenario import Scenario, ScenarioProfile
 from ssmux.emulator.ssm_api import Caller, SsmApi
+from ssmux.emulator.sso import IdentityCenter, SsoDirectory
 from ssmux.emulator.wire import (
     ApiError,
     AwsRequest,
@@ -47,14 +48,22 @@ class EmulatorApi:
         self.moto_app = moto_app
         self.ssm = ssm
         self.faults = faults
-        self._profiles = {p.access_key_id: p for p in scenario.profiles}
-        self._faults = {p.name: faults.merged(p.faults) for p in scenario.profiles}
+        # Profiles and Identity Center role grants: each access key acts in its account.
+        callers = scenario.callers
+        self._profiles = {p.access_key_id: p for p in callers}
+        self._faults = {p.name: faults.merged(p.faults) for p in callers}
         # One dice per profile, so throttling one pair does not shift the draws of another.
-        self._dice = {p.name: self._faults[p.name].dice(f"api/{p.name}") for p in scenario.profiles}
+        self._dice = {p.name: self._faults[p.name].dice(f"api/{p.name}") for p in callers}
         self._anonymous_dice = faults.dice("api")
+        self.identity = IdentityCenter(SsoDirectory.of(scenario.sso)) if scenario.sso else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
+        if self.identity is not None and IdentityCenter.handles(str(environ.get("PATH_INFO", ""))):
+            # sso-oidc and the portal are unsigned REST calls on paths of their own (see emulator/sso.py).
+            if self.faults.latency_ms:
+                time.sleep(self.faults.latency_ms / 1000)
+            return self.identity(environ, start_response)
         request = read_request(environ)
         profile = self._profiles.get(request.access_key_id)
         faults = self._faults[profile.name] if profile else self.faults

@@ -6,13 +6,19 @@ the first real call is fast, write the AWS config files, and only then print the
 
     {"endpoint": "http://127.0.0.1:PORT", "aws_config_file": "...", "aws_shared_credentials_file": "..."}
 
-Stopping (SIGINT/SIGTERM) goes the other way: stop taking API calls, ask the data channel to end every
-session (it reaps every pty and child), stop its loop, remove a temporary config folder.
+Stopping (SIGINT/SIGTERM, or the end of stdin with ``exit_on_stdin_eof``) goes the other way: stop taking
+API calls, ask the data channel to end every session (it reaps every pty and child), stop its loop, remove a
+temporary config folder (and ``remove_on_exit``).
+
+A parent that starts the emulator (``ssmux demo``) may itself be killed outright (SIGKILL) and never stop
+it. So such a parent gives it a pipe as stdin and keeps the other end: the end of that pipe is the parent's
+death, on every platform, and the emulator then stops as on SIGTERM and removes the parent's folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -60,6 +66,10 @@ class EmulatorOptions:
     #: StartSession hands out presigned StreamUrls (dialled as given, never resumed) instead of expecting a
     #: SigV4-signed upgrade.
     presigned_urls: bool = False
+    #: Stop when stdin reaches its end: the parent holding the pipe's other end has exited or died.
+    exit_on_stdin_eof: bool = False
+    #: A folder to remove once stopped (the parent's temporary folder, which it may not live to remove).
+    remove_on_exit: Path | None = None
 
 
 def check_host(host: str, allow_remote: bool) -> None:
@@ -226,6 +236,8 @@ def run(options: EmulatorOptions, out: IO[str] | None = None) -> int:
     out = out or sys.stdout
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if options.exit_on_stdin_eof:
+        _stop_at_end_of_stdin(stop)
     emulator = Emulator(options)
     try:
         ready = emulator.start()
@@ -242,7 +254,27 @@ def run(options: EmulatorOptions, out: IO[str] | None = None) -> int:
         emulator.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if options.remove_on_exit is not None:
+            shutil.rmtree(options.remove_on_exit, ignore_errors=True)
     return 0
+
+
+def _stop_at_end_of_stdin(stop: threading.Event) -> None:
+    """Set ``stop`` when stdin ends (the parent closed its end of the pipe, or died)."""
+    if sys.stdin is None:  # no stdin at all (pythonw): nothing to watch
+        return
+    fd = sys.stdin.fileno()
+
+    def watch() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader's lock can abort the
+        # interpreter's shutdown.
+        with contextlib.suppress(OSError):
+            while os.read(fd, 4096):
+                pass
+        log.info("stdin closed: the parent is gone")
+        stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _url_host(host: str) -> str:

@@ -1,7 +1,8 @@
 """The AWS ``config`` and ``credentials`` files that point boto3, the aws CLI and ssmux at the emulator.
 
 One profile per scenario profile: its keys in ``credentials``; its region, ``endpoint_url`` and JSON output
-in ``config``. botocore (1.31+) and the aws CLI honour ``endpoint_url`` from the config file, so setting
+in ``config``. A scenario with Identity Center adds its ``[sso-session]`` and one SSO profile, ``sso``.
+botocore (1.31+) and the aws CLI honour ``endpoint_url`` from the config file, so setting
 ``AWS_CONFIG_FILE`` and ``AWS_SHARED_CREDENTIALS_FILE`` is all a client needs. Both files are written to a
 temporary name and renamed, the credentials readable by the owner only.
 """
@@ -43,10 +44,35 @@ def write_aws_config(directory: Path, scenario: Scenario, endpoint: str) -> AwsC
             f"aws_secret_access_key = {profile.secret_access_key}",
             "",
         ]
+    if scenario.sso is not None:
+        config_lines += _sso_lines(scenario, endpoint)
     files = AwsConfigFiles(directory / "config", directory / "credentials")
     _write_atomic(files.config_file, "\n".join(config_lines), mode=0o644)
     _write_atomic(files.credentials_file, "\n".join(credential_lines), mode=0o600)
     return files
+
+
+def _sso_lines(scenario: Scenario, endpoint: str) -> list[str]:
+    """The scenario's ``[sso-session]``, and a profile ``sso`` on its first role grant, as ``aws configure
+    sso`` writes them; the profile's ``endpoint_url`` also sends sso-oidc and portal calls to the emulator."""
+    sso = scenario.sso
+    assert sso is not None
+    first = sso.grants[0]
+    return [
+        f"[sso-session {sso.session}]",
+        f"sso_start_url = {sso.start_url}",
+        f"sso_region = {sso.region}",
+        "sso_registration_scopes = sso:account:access",
+        "",
+        "[profile sso]",
+        f"sso_session = {sso.session}",
+        f"sso_account_id = {first.account_id}",
+        f"sso_role_name = {first.role}",
+        f"region = {first.region}",
+        f"endpoint_url = {endpoint}",
+        "output = json",
+        "",
+    ]
 
 
 def _write_atomic(path: Path, text: str, *, mode: int) -> None:

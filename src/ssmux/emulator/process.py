@@ -2,7 +2,8 @@
 
 The child gets its own process, so its shells and moto never share the caller's event loop or signals;
 :class:`EmulatorProcess` waits (bounded) for its ready line and always stops it: SIGTERM, a bounded wait,
-then SIGKILL.
+then SIGKILL. If this process dies without stopping it (SIGKILL), the child still stops: its stdin is a pipe
+whose only writer is this process, and it exits when that pipe ends (``--exit-on-stdin-eof``).
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ class EmulatorProcess:
         Raises:
             BackendUnavailable: It exited or stayed silent; the message says what it printed last.
         """
-        argv = [sys.executable, "-m", "ssmux", "emulator", *self.args]
+        argv = [sys.executable, "-m", "ssmux", "emulator", "--exit-on-stdin-eof", *self.args]
+        # The stdin pipe's write end is not inheritable: only this process holds it, so its death ends it.
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env={**os.environ}
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env={**os.environ}
         )
         stdout = self.process.stdout
         assert stdout is not None
@@ -96,7 +98,7 @@ class EmulatorProcess:
 
 
 def stop_process(process: subprocess.Popen[Any]) -> int:
-    """SIGTERM ``process``, wait for it (SIGKILL after a bound), close its stdout; return its exit status."""
+    """SIGTERM ``process``, wait for it (SIGKILL after a bound), close its pipes; return its exit status."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -104,6 +106,7 @@ def stop_process(process: subprocess.Popen[Any]) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_TIMEOUT)
-    if process.stdout is not None:
-        process.stdout.close()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
     return process.returncode

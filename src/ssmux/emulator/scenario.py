@@ -27,6 +27,16 @@ node at all); an ``id`` starting with ``mi-`` is a managed node with no EC2 inst
 are derived from the account, region and position, so a scenario always yields the same ids. ``command``
 (a string split like a shell would, or a list) is what a shell session runs; ``prompt`` sets ``PS1``, with
 ``{name}`` and ``{id}`` replaced. ``defaults`` gives any instance field to every entry that lacks it.
+
+An optional ``sso`` object makes the scenario an IAM Identity Center organization
+(:mod:`ssmux.emulator.sso`)::
+
+    "sso": {"session": "emulator", "region": "eu-west-1", "approve": "auto",
+            "accounts": [{"profile": "dev", "name": "Development", "roles": ["AdministratorAccess"]},
+                         {"profile": "prod", "name": "Production", "roles": ["ReadOnlyAccess"]}]}
+
+Each account names a profile (its account, KMS key, denials and faults); each role of it gets keys of its
+own, which GetRoleCredentials hands out and which then act in that account as the role.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ import json
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
@@ -70,6 +80,9 @@ _PROFILE_KEYS = {"name", "account_id", "region", "kms_key", "deny", "faults", "a
 _INSTANCE_KEYS = {"profile", "region", "id", "name", "count", "state", "platform", "ssm", "tags", "command",
                   "prompt", "instance_type", "agent_version"}  # fmt: skip
 _DEFAULTABLE = _INSTANCE_KEYS - {"id", "name", "count", "profile"}
+_SSO_KEYS = {"session", "start_url", "region", "approve", "accounts"}
+_SSO_ACCOUNT_KEYS = {"profile", "name", "email", "roles"}
+_START_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?/[A-Za-z0-9/_-]*$")
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,7 @@ class ScenarioProfile:
     access_key_id: str = ""
     secret_access_key: str = ""
     user: str = ""
+    role: str | None = None
 
     def denies(self, action: str) -> bool:
         """Whether the profile is refused ``action`` (``"ssm:StartSession"``); GetCallerIdentity never is."""
@@ -111,8 +125,35 @@ class ScenarioProfile:
 
     @property
     def owner_arn(self) -> str:
-        """ARN of the IAM user behind the profile."""
+        """ARN of the IAM user behind the profile, or of the assumed role of an Identity Center grant."""
+        if self.role:
+            # IAM Identity Center's roles are AWSReservedSSO_<permission set>_<16 hex>.
+            suffix = hashlib.sha256(f"{self.account_id}/{self.role}".encode()).hexdigest()[:16]
+            return (
+                f"arn:aws:sts::{self.account_id}:assumed-role/AWSReservedSSO_{self.role}_{suffix}/{self.user}"
+            )
         return f"arn:aws:iam::{self.account_id}:user/{self.user}"
+
+
+@dataclass(frozen=True)
+class ScenarioSso:
+    """The scenario's IAM Identity Center: where to sign in, and the accounts and roles the user has.
+
+    Attributes:
+        session: The ``[sso-session NAME]`` written to the AWS config.
+        start_url: The access portal URL.
+        region: Identity Center's region.
+        approve: ``auto`` or ``manual`` (approval on the device page).
+        accounts: (account id, account name, e-mail) in listing order.
+        grants: One profile per (account, role): the role's keys, acting in the account.
+    """
+
+    session: str
+    start_url: str
+    region: str
+    approve: str
+    accounts: tuple[tuple[str, str, str], ...]
+    grants: tuple[ScenarioProfile, ...]
 
 
 @dataclass(frozen=True)
@@ -192,14 +233,20 @@ class Scenario:
     name: str
     profiles: tuple[ScenarioProfile, ...]
     instances: tuple[ScenarioInstance, ...]
+    sso: ScenarioSso | None = None
+
+    @property
+    def callers(self) -> tuple[ScenarioProfile, ...]:
+        """Everyone whose keys the emulator accepts: the profiles, then the Identity Center role grants."""
+        return self.profiles + (self.sso.grants if self.sso else ())
 
     def profile(self, name: str) -> ScenarioProfile | None:
         """The profile called ``name``."""
         return next((profile for profile in self.profiles if profile.name == name), None)
 
     def profile_for_key(self, access_key_id: str) -> ScenarioProfile | None:
-        """The profile whose access key is ``access_key_id``."""
-        return next((p for p in self.profiles if p.access_key_id == access_key_id), None)
+        """The profile or role grant whose access key is ``access_key_id``."""
+        return next((p for p in self.callers if p.access_key_id == access_key_id), None)
 
     def regions(self, profile: ScenarioProfile) -> tuple[str, ...]:
         """Regions the profile has anything in: its default region first, then those of its instances."""
@@ -251,7 +298,7 @@ def parse_scenario(data: Any, *, source: str, name: str | None = None) -> Scenar
 
 class _Parser:
     def __init__(self, data: Any, name: str) -> None:
-        self.data = _mapping(data, "the top level", {"profiles", "instances", "defaults", "name"})
+        self.data = _mapping(data, "the top level", {"profiles", "instances", "defaults", "name", "sso"})
         self.name = str(self.data.get("name", name))
 
     def scenario(self) -> Scenario:
@@ -272,7 +319,61 @@ class _Parser:
             entry = {**defaults, **_mapping(raw, f"instances[{n}]", _INSTANCE_KEYS)}
             instances.extend(self._instances(entry, f"instances[{n}]", by_name, positions))
         _unique([f"{i.account_id} {i.instance_id}" for i in instances], "instance id in one account")
-        return Scenario(self.name, tuple(profiles), tuple(instances))
+        sso = self._sso(self.data["sso"], by_name) if "sso" in self.data else None
+        return Scenario(self.name, tuple(profiles), tuple(instances), sso)
+
+    def _sso(self, raw: Any, profiles: dict[str, ScenarioProfile]) -> ScenarioSso:
+        data = _mapping(raw, "sso", _SSO_KEYS)
+        session = _string(data, "session", "sso", pattern=_NAME) or "emulator"
+        start_url = _string(data, "start_url", "sso", pattern=_START_URL, what="an https:// URL")
+        region = _string(data, "region", "sso", pattern=_REGION, what="like eu-west-1") or "us-east-1"
+        approve = _choice(data, "approve", "sso", ("auto", "manual"), "auto")
+        raw_accounts = data.get("accounts")
+        if not isinstance(raw_accounts, list) or not raw_accounts:
+            raise InvalidValue("sso.accounts must be a non-empty list of {profile, name, roles}")
+        accounts: list[tuple[str, str, str]] = []
+        grants: list[ScenarioProfile] = []
+        for n, raw_account in enumerate(raw_accounts):
+            where = f"sso.accounts[{n}]"
+            entry = _mapping(raw_account, where, _SSO_ACCOUNT_KEYS)
+            profile_name = _string(entry, "profile", where, required=True)
+            base = profiles.get(profile_name)
+            if base is None:
+                raise InvalidValue(f"{where}.profile '{profile_name}' is not one of {', '.join(profiles)}")
+            name = _string(entry, "name", where) or base.name
+            email = _string(entry, "email", where) or f"aws+{base.name}@example.com"
+            roles = entry.get("roles")
+            if (
+                not isinstance(roles, list)
+                or not roles
+                or not all(isinstance(r, str) and _NAME.match(r) for r in roles)
+            ):
+                raise InvalidValue(
+                    f'{where}.roles must be a non-empty list of role names like ["ReadOnlyAccess"]'
+                )
+            accounts.append((base.account_id, name, email))
+            for role in roles:
+                digest = hashlib.sha256(f"ssmux-emulator/sso/{base.account_id}/{role}".encode()).digest()
+                grants.append(
+                    replace(
+                        base,
+                        name=f"{name}/{role}",
+                        access_key_id="ASIA" + base64.b32encode(digest).decode()[:16],
+                        secret_access_key=base64.b64encode(digest[8:38]).decode(),
+                        user=f"{session}-user",
+                        role=role,
+                    )
+                )
+        _unique([account for account, _, _ in accounts], "sso account")
+        return ScenarioSso(
+            session=session,
+            start_url=start_url
+            or f"https://d-{hashlib.sha256(session.encode()).hexdigest()[:10]}.awsapps.com/start",
+            region=region,
+            approve=approve,
+            accounts=tuple(accounts),
+            grants=tuple(grants),
+        )
 
     def _profile(self, raw: Any, where: str) -> ScenarioProfile:
         data = _mapping(raw, where, _PROFILE_KEYS)

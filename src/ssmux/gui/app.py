@@ -7,10 +7,13 @@ all. Tests call :func:`register` inside NiceGUI's user simulation; :func:`run` s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ssmux.gui.server import ServeOptions, serve
 from ssmux.gui.services import Services, create_services
+
+log = logging.getLogger(__name__)
 
 
 def register(services: Services) -> None:
@@ -24,6 +27,8 @@ def register(services: Services) -> None:
     forwards.create(services)
     app.on_startup(services.panel.reload)
     app.on_shutdown(services.close)
+    # Tasks of a closed page may still be running: ``ssmux --debug ui`` shows when its elements went away.
+    app.on_delete(lambda: log.debug("a closed page was removed with its elements"))
 
 
 def run(options: ServeOptions, *, services: Services | None = None, **serve_options: Any) -> None:

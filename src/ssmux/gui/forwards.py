@@ -15,9 +15,13 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ssmux.gui.hub import Hub
 from ssmux.sessions.launch import ForwardState, PortForward
+
+if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +38,15 @@ class ForwardSpec:
     remote_host: str | None = None
     aws_profile: str | None = None
     region: str | None = None
+    name: str | None = None  # the target's name when it was given by name
 
     @property
     def label(self) -> str:
+        through = f"{self.name} ({self.instance_id})" if self.name else self.instance_id
         where = (
-            f"{self.remote_host}:{self.remote_port} via {self.instance_id}"
+            f"{self.remote_host}:{self.remote_port} via {through}"
             if self.remote_host
-            else (f"{self.instance_id}:{self.remote_port}")
+            else (f"{through}:{self.remote_port}")
         )
         return f"localhost:{self.local_port or '?'} → {where}"
 
@@ -67,7 +73,7 @@ class RunningForward:
             remote_port=spec.remote_port,
             remote_host=spec.remote_host,
         )
-        self.forward = PortForward(request, self, spec.local_port)
+        self.forward = PortForward(request, self, spec.local_port, clients=manager.clients)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -126,7 +132,8 @@ class RunningForward:
 class ForwardManager:
     """Every forward of the app; :attr:`changed` tells the forwards page to redraw."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clients: AwsClients | None = None) -> None:
+        self.clients = clients  # the app's AWS sessions and clients, shared by every forward
         self.forwards: dict[str, RunningForward] = {}
         self.changed = Hub()
 

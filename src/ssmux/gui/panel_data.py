@@ -64,14 +64,17 @@ def panel_target(target: Target) -> PanelTarget:
             if text not in labels and label_key not in target.labels:
                 labels.append(text)
         tags = tuple(labels)
+        name = target.name
     else:
         key = f"synced:{target.aws_profile}/{target.region}/{target.instance_id}"
+        # The row shows the id on its own line: the name is the Name tag alone (or the id, untagged).
+        name = (target.name_tag or target.name).removesuffix(f" ({target.instance_id})") or target.instance_id
         group = synced_group_key(target.aws_profile or "", target.region or "")
         tags = tuple(f"{k}={v}" for k, v in sorted(target.tags.items()) if k != "Name")
     addresses = tuple(address for address in instance_addresses(target) if address)
     return PanelTarget(
         key=key,
-        name=target.name,
+        name=name,
         instance_id=target.instance_id,
         group=group,
         source=target.source,

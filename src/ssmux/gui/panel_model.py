@@ -29,7 +29,7 @@ class PanelTarget:
 
     Attributes:
         key: Unique among rows: ``saved:<name>`` or ``synced:<profile>/<region>/<instance id>``.
-        name: What the row shows first (profile name, or the synced display name ``Name (id)``).
+        name: What the row shows first (profile name, or a synced instance's Name tag, else its id).
         instance_id: The EC2 instance or managed node id.
         group: Key of the group the row is listed under.
         source: ``saved`` (editable profile) or ``synced`` (read-only, from the last sync).

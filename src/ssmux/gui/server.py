@@ -3,11 +3,13 @@
 We bind the listening socket ourselves before starting uvicorn, so ``--port 0`` gives a real port that is
 printed (and opened) before anything else happens, with no window in which another program could take it.
 NiceGUI is mounted into a small FastAPI app with ``ui.run_with`` (its documented way to live inside your own
-server), and the whole thing is wrapped by :class:`~ssmux.gui.security.AccessGuard`, so no route, static file
-or websocket of NiceGUI can be reached without the token.
+server), and the whole thing is wrapped by :class:`~ssmux.gui.security.AccessGuard`, so no page, route or
+websocket of NiceGUI can be reached without the page key (which the URL's one-time code hands to the page).
 
-uvicorn's access log is off: the first request carries the token in its query string, and nothing a user
-types or reads may end up in a log.
+The printed URL and the one the browser is given are the same: it carries the one-time code, never the page
+key or the cookie, so the browser's command line (which ``ps`` shows to every user of the machine) opens
+nothing once the page has loaded. uvicorn's access log is off: the first request carries the code in its
+query string, socket.io's carry the key, and nothing a user types or reads may end up in a log.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ssmux.errors import BackendUnavailable, InvalidValue
-from ssmux.gui.security import AccessGuard, AccessPolicy, is_loopback
+from ssmux.gui.security import KEY_PARAMETER, AccessGuard, AccessPolicy, is_loopback
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ def serve(
     cleanup = setup(policy)
     outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     ui.run_with(outer, title=options.title, show_welcome_message=False, reconnect_timeout=10.0)
+    # The page (served only to holders of the key) hands the key to socket.io, which the guard requires.
+    nicegui_app.config.socket_io_js_query_params[KEY_PARAMETER] = policy.key
     config = uvicorn.Config(
         AccessGuard(outer, policy),
         log_level="warning",

@@ -126,8 +126,8 @@ def create_services(
     return Services(
         panel=panel,
         sync=SyncController(panel, aws),
-        sessions=SessionManager(transport_factory),  # type: ignore[arg-type]
-        forwards=ForwardManager(),
+        sessions=SessionManager(transport_factory, clients=aws),  # type: ignore[arg-type]
+        forwards=ForwardManager(clients=aws),
         aws=aws,
         store_cache=store_cache,
     )

@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ssmux.errors import SsmuxError
 from ssmux.gui.hub import Hub
 from ssmux.sessions.backends import Backend, SessionRequest
 from ssmux.sessions.ending import EndReason, SessionEnd
 from ssmux.sessions.launch import Frontend, RunningSession
+
+if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +97,14 @@ def describe_end(end: SessionEnd) -> str:
 TransportFactory = Callable[[SessionTarget, Frontend], RunningSession]
 
 
-def default_factory(target: SessionTarget, frontend: Frontend) -> RunningSession:
-    """The session for ``target`` with the backend the tab (or else the settings) asks for."""
+def default_factory(
+    target: SessionTarget, frontend: Frontend, *, clients: AwsClients | None = None
+) -> RunningSession:
+    """The session for ``target`` with the backend the tab (or else the settings) asks for, on ``clients``."""
     from ssmux.sessions.launch import launch
 
     request = SessionRequest(target=target.instance_id, aws_profile=target.aws_profile, region=target.region)
-    return launch(request, frontend, backend=target.backend)
+    return launch(request, frontend, backend=target.backend, clients=clients)
 
 
 class View(Protocol):
@@ -152,6 +158,8 @@ class ManagedSession:
         self.target = target
         self.status = Status.CONNECTING
         self.reason = ""
+        #: How the last connection ended (``None`` while it runs): what the tab's error card reads.
+        self.end: SessionEnd | None = None
         self.history = OutputHistory(manager.history_limit)
         self.cols, self.rows = 80, 24
         self.changed = Hub()
@@ -231,6 +239,7 @@ class ManagedSession:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"ssmux-session-{self.id}")
 
     async def _run(self) -> None:
+        self.end = None
         self._set_status(Status.CONNECTING)
         try:
             transport = self.manager.transport_factory(self.target, self)
@@ -240,7 +249,7 @@ class ManagedSession:
             if (self.cols, self.rows) != size:  # the terminal was fitted while we connected
                 transport.resize(self.cols, self.rows)
         except SsmuxError as error:
-            self._fail(str(error))
+            self._fail(str(error), error)
             return
         except asyncio.CancelledError:
             raise
@@ -259,11 +268,14 @@ class ManagedSession:
         if self._closed:
             return
         reason = describe_end(end)
-        self.output(f"\r\n\x1b[2m[{reason}]\x1b[0m\r\n".encode())
+        self.end = end
+        # A failure is told once, by the tab's error card; the scrollback only marks where it happened.
+        self.output(f"\r\n\x1b[2m[{'session failed' if end.failed else reason}]\x1b[0m\r\n".encode())
         self._set_status(Status.ERROR if end.failed else Status.ENDED, reason)
 
-    def _fail(self, message: str) -> None:
-        self.output(f"\r\n\x1b[31m{message}\x1b[0m\r\n".encode())
+    def _fail(self, message: str, error: SsmuxError | None = None) -> None:
+        # Shown by the tab's error card (not in the terminal: dark red on black, wrapped at its width).
+        self.end = SessionEnd(EndReason.ERROR, message, error)
         self._set_status(Status.ERROR, message)
 
     async def reconnect(self) -> None:
@@ -306,12 +318,19 @@ class SessionManager:
         transport_factory: How a session connects (default: :func:`default_factory`, the backend chosen in
             the settings).
         history_limit: Bytes of output kept per session.
+        clients: The app's AWS sessions and clients, shared by the sessions :func:`default_factory` makes.
     """
 
     def __init__(
-        self, transport_factory: TransportFactory | None = None, history_limit: int = HISTORY_LIMIT
+        self,
+        transport_factory: TransportFactory | None = None,
+        history_limit: int = HISTORY_LIMIT,
+        *,
+        clients: AwsClients | None = None,
     ) -> None:
-        self.transport_factory: TransportFactory = transport_factory or default_factory
+        self.transport_factory: TransportFactory = transport_factory or functools.partial(
+            default_factory, clients=clients
+        )
         self.history_limit = history_limit
         self.sessions: dict[str, ManagedSession] = {}
         self.changed = Hub()  # (Change, session)

@@ -12,8 +12,12 @@ Three ways to open a session, one request shape:
     in turn runs ``session-manager-plugin`` from PATH.
 
 ``auto`` (the default setting) is the plugin when ``session-manager-plugin`` is found (the ``plugin_path``
-setting, else PATH), else native. ``--backend`` on the command line overrides the setting. A backend whose
-executable is missing fails with one line that says what to install or which backend to use instead.
+setting, else PATH), else native; but always native when the AWS endpoints are overridden (an
+``endpoint_url`` in the AWS config, ``AWS_ENDPOINT_URL``...: the emulator of ``ssmux demo``, LocalStack). The
+plugin ignores endpoint overrides for its KMS calls, so with it a KMS-encrypted session against a local AWS
+would send that AWS's fake keys to the real KMS. ``--backend`` on the command line overrides the setting, and
+an explicit choice is taken as asked. A backend whose executable is missing fails with one line that says
+what to install or which backend to use instead.
 """
 
 from __future__ import annotations
@@ -112,8 +116,11 @@ def find_executable(name: str, configured: str = "", setting: str = "") -> str |
     """
     if configured.strip():
         path = Path(configured.strip()).expanduser()
-        if path.is_file() and os.access(path, os.X_OK):
-            return str(path)
+        try:
+            if path.is_file() and os.access(path, os.X_OK):
+                return str(path)
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte: not a file either
+            pass
         raise BackendUnavailable(
             f"setting {setting or name} is {configured!r}, which is not an executable file: fix it with "
             f"'ssmux settings set {setting} PATH' (or '' to search PATH)"
@@ -121,12 +128,14 @@ def find_executable(name: str, configured: str = "", setting: str = "") -> str |
     return shutil.which(name)
 
 
-def choose(requested: str | None, settings: Any) -> Choice:
+def choose(requested: str | None, settings: Any, request: SessionRequest | None = None) -> Choice:
     """Pick the backend: ``requested`` (``--backend``) if given, else the ``backend`` setting.
 
     Args:
         requested: the backend named on the command line, or ``None``.
         settings: the loaded settings (``backend``, ``plugin_path`` and ``aws_path`` are read).
+        request: the session to open, when known: ``auto`` then looks at its AWS profile's endpoints only;
+            without it, an endpoint override in any profile (or the environment) makes ``auto`` native.
 
     Raises:
         InvalidValue: an unknown backend name.
@@ -139,7 +148,9 @@ def choose(requested: str | None, settings: Any) -> Choice:
         return Choice(Backend.NATIVE)
     if backend is Backend.AUTO:
         plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
-        return Choice(Backend.PLUGIN, plugin) if plugin else Choice(Backend.NATIVE)
+        if plugin is None or kms_endpoint_overridden(request):
+            return Choice(Backend.NATIVE)
+        return Choice(Backend.PLUGIN, plugin)
     if backend is Backend.PLUGIN:
         plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
         if plugin is None:
@@ -160,6 +171,43 @@ def choose(requested: str | None, settings: Any) -> Choice:
             "or use --backend native"
         )
     return Choice(Backend.AWS_CLI, aws, plugin)
+
+
+def kms_endpoint_overridden(request: SessionRequest | None = None) -> bool:
+    """Whether KMS calls would go to a configured endpoint instead of AWS's (botocore's lookup, 1.31+).
+
+    For ``request``'s AWS profile (None: the SDK's default one) when given; for any profile of the AWS config
+    file otherwise, since the profile is not known yet. An unreadable AWS config counts as no override: the
+    session fails on it later, with the SDK's own message.
+    """
+    if _true(os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
+        return False
+    if os.environ.get("AWS_ENDPOINT_URL_KMS") or os.environ.get("AWS_ENDPOINT_URL"):
+        return True
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        session = botocore.session.Session()
+        full = session.full_config
+        if request is not None:
+            profile = request.aws_profile or session.get_config_variable("profile") or "default"
+            return _profile_overrides_kms(full, profile)
+        return any(_profile_overrides_kms(full, profile) for profile in full.get("profiles", {}))
+    except botocore.exceptions.BotoCoreError:
+        return False
+
+
+def _profile_overrides_kms(full_config: dict[str, Any], profile: str) -> bool:
+    scoped = full_config.get("profiles", {}).get(profile, {})
+    if _true(scoped.get("ignore_configured_endpoint_urls")):
+        return False
+    services = full_config.get("services", {}).get(scoped.get("services", ""), {})
+    return bool(scoped.get("endpoint_url") or services.get("kms", {}).get("endpoint_url"))
+
+
+def _true(value: object) -> bool:
+    return str(value or "").strip().lower() == "true"
 
 
 def run_in_terminal(launch: Launch) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from typing import Any
 
@@ -31,6 +32,43 @@ from ssmux.protocol.smux import KEEPALIVE_INTERVAL
 READ_SIZE = 32768
 #: Bytes waiting for a slow local reader above which the session stops taking output (the agent resends).
 HIGH_WATER = 1 << 20
+
+
+def check_local_port(bind: str, port: int) -> None:
+    """Fail now if ``bind:port`` cannot be listened on: before a session is started for it, not after.
+
+    A probe socket is bound as the listener will be (``SO_REUSEADDR`` on POSIX, as asyncio does) and closed
+    again. Port 0 always works (the system picks).
+
+    Raises:
+        SessionError: the address is not of this machine, or the port is taken (or not allowed).
+    """
+    import socket
+
+    from ssmux.errors import SessionError
+
+    if port == 0:
+        return
+    try:
+        found = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise SessionError(
+            f"cannot listen on {bind}:{port}: {error.strerror}: give --bind an address of this machine"
+        ) from None
+    for family, kind, proto, _, address in found:
+        with socket.socket(family, kind, proto) as probe:
+            if os.name == "posix":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise SessionError(listen_failure(f"{bind}:{port}", error)) from None
+
+
+def listen_failure(where: str, error: OSError) -> str:
+    """One line for a listener that could not be opened: the address, why (no Python tuple), the fix."""
+    reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    return f"cannot listen on {where}: {reason}: choose another local port (0: any free port)"
 
 
 def port_frontend(
@@ -84,6 +122,8 @@ class PortFrontend:
         self._resumed.set()
         self._stop_stdin: Any = None
         self.error: BaseException | None = None
+        #: The command's exit status when the forward failed here (the listener could not open), else None.
+        self.exit_code: int | None = None
 
     @property
     def open_connections(self) -> int:
@@ -216,8 +256,8 @@ class PortFrontend:
                 self._server = await asyncio.start_server(self._accept, self.bind, wanted)
         except OSError as error:
             self.error = error
-            where = unix_path or f"{self.bind}:{wanted}"
-            self._print(f"Cannot listen on {where}: {error.strerror or error}: choose another local port.")
+            self.exit_code = 1
+            self._print_error(listen_failure(str(unix_path or f"{self.bind}:{wanted}"), error))
             await self.session.terminate()
             return
         if unix_path:
@@ -304,6 +344,14 @@ class PortFrontend:
         task = self._loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _print_error(self, line: str) -> None:
+        # An error is no line a tool scrapes: on the CLI it goes to stderr, as ssmux's other errors.
+        if self.out is not None:
+            self._print(line)
+            return
+        sys.stderr.write(f"ssmux: error: {line}\n")
+        sys.stderr.flush()
 
     def _print(self, line: str) -> None:
         # stdout, like the plugin (tools scrape these lines); in stream mode stdout is the connection.

@@ -26,12 +26,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ssmux.sessions.backends import Backend, Choice, Launch, SessionRequest, choose
 from ssmux.sessions.ending import EndReason, SessionEnd
 
 if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
+    from ssmux.protocol.events import ClientEvent
     from ssmux.sessions.api import SessionApi
     from ssmux.sessions.forward import PortFrontend
     from ssmux.sessions.native import NativeSession
@@ -112,32 +114,53 @@ def program_launch(
 
 
 class Feed:
-    """The :class:`Mode` of the app: the session feeds ``frontend`` (:class:`NativeFeed`, or a pty)."""
+    """The :class:`Mode` of the app: the session feeds ``frontend`` (:class:`NativeFeed`, or a pty).
 
-    def __init__(self, frontend: Frontend) -> None:
+    ``clients`` are the app's AWS sessions and clients: every session it opens shares them (``None``: each
+    session makes its own).
+    """
+
+    def __init__(self, frontend: Frontend, clients: AwsClients | None = None) -> None:
         self.frontend = frontend
+        self.clients = clients
 
     def native(self, request: SessionRequest) -> RunningSession:
-        return NativeFeed(request, self.frontend)
+        return NativeFeed(request, self.frontend, clients=self.clients)
 
     def program(self, request: SessionRequest, choice: Choice) -> RunningSession:
         from ssmux.sessions.ptysession import PtySession
 
-        return PtySession(request, self.frontend, choice)
+        return PtySession(request, self.frontend, choice, clients=self.clients)
 
 
-def launch(request: SessionRequest, frontend: Frontend, *, backend: Backend | None = None) -> RunningSession:
-    """The session for ``request`` with ``backend`` (``None``: the settings' choice), not started yet."""
-    return ChosenSession(request, frontend, backend)
+def launch(
+    request: SessionRequest,
+    frontend: Frontend,
+    *,
+    backend: Backend | None = None,
+    clients: AwsClients | None = None,
+) -> RunningSession:
+    """The session for ``request`` with ``backend`` (``None``: the settings' choice), not started yet.
+
+    ``clients``: the caller's AWS sessions and clients (``None``: the session makes its own).
+    """
+    return ChosenSession(request, frontend, backend, clients)
 
 
 class ChosenSession:
     """Chooses the backend when started, then delegates to :class:`NativeFeed` or a pty session."""
 
-    def __init__(self, request: SessionRequest, frontend: Frontend, backend: Backend | None = None) -> None:
+    def __init__(
+        self,
+        request: SessionRequest,
+        frontend: Frontend,
+        backend: Backend | None = None,
+        clients: AwsClients | None = None,
+    ) -> None:
         self.request = request
         self.frontend = frontend
         self.requested = backend
+        self.clients = clients
         self.inner: RunningSession | None = None
         self.backend: Backend | None = None
 
@@ -148,14 +171,14 @@ class ChosenSession:
     async def start(self, cols: int, rows: int) -> None:
         choice = await asyncio.to_thread(self._choose)
         self.backend = choice.backend
-        self.inner = start_chosen(choice, self.request, Feed(self.frontend))
+        self.inner = start_chosen(choice, self.request, Feed(self.frontend, self.clients))
         await self.inner.start(cols, rows)
         await asyncio.to_thread(self._record_recent)
 
     def _choose(self) -> Choice:
         from ssmux.core import store
 
-        return choose(self.requested, store.load_settings())
+        return choose(self.requested, store.load_settings(), self.request)
 
     def _record_recent(self) -> None:
         from ssmux.sessions.resolve_target import record_recent
@@ -190,15 +213,24 @@ class NativeFeed:
     Args:
         request: What to open.
         frontend: Gets output bytes, on the event loop.
-        api: The AWS calls to use (default: one for the request's profile and region).
+        api: The AWS calls to use (default: one for the request's profile and region, on ``clients``).
+        clients: The caller's AWS sessions and clients (``None``: the session makes its own).
     """
 
     backend = Backend.NATIVE
 
-    def __init__(self, request: SessionRequest, frontend: Frontend, api: SessionApi | None = None) -> None:
+    def __init__(
+        self,
+        request: SessionRequest,
+        frontend: Frontend,
+        api: SessionApi | None = None,
+        *,
+        clients: AwsClients | None = None,
+    ) -> None:
         self.request = request
         self.frontend = frontend
         self.api = api
+        self.clients = clients
         self.session_id: str | None = None
         self.exit_code: int | None = None
         self._native: NativeSession | None = None
@@ -206,10 +238,13 @@ class NativeFeed:
         self._closed = False
 
     async def start(self, cols: int, rows: int) -> None:
+        from ssmux.sessions.api import SessionApi
         from ssmux.sessions.native import NativeSession
 
+        request = self.request
+        api = self.api or SessionApi(request.aws_profile, request.region, clients=self.clients)
         self._starting = asyncio.ensure_future(
-            NativeSession.start(self.request, self.api, on_started=self._started, open_channel=False)
+            NativeSession.start(request, api, on_started=self._started, open_channel=False)
         )
         native = await asyncio.shield(self._starting)
         await native.open()
@@ -221,7 +256,7 @@ class NativeFeed:
         native.handler = self._handle
         self._native = native
 
-    def _handle(self, event: Any) -> None:
+    def _handle(self, event: ClientEvent) -> None:
         from ssmux.protocol.client import ExitCode, HandshakeCompleted, Output, StdErr
 
         if isinstance(event, (Output, StdErr)):
@@ -295,12 +330,21 @@ class PortForward:
             :attr:`~ssmux.sessions.runner.Kind.FORWARD`).
         frontend: Gets the plugin-style lines and is told of every change.
         local_port: Local port to listen on (0: the system picks; ``None``: the request's).
+        clients: The caller's AWS sessions and clients (``None``: the session makes its own).
     """
 
-    def __init__(self, request: SessionRequest, frontend: ForwardFrontend, local_port: int | None) -> None:
+    def __init__(
+        self,
+        request: SessionRequest,
+        frontend: ForwardFrontend,
+        local_port: int | None,
+        *,
+        clients: AwsClients | None = None,
+    ) -> None:
         self.request = request
         self.frontend = frontend
         self.local_port = local_port
+        self.clients = clients
         self.state = ForwardState.STARTING
         self.message = ""
         self.session: NativeSession | None = None
@@ -329,10 +373,13 @@ class PortForward:
     async def run(self) -> None:
         """Start the session and run it to its end; failures end up in :attr:`state` and :attr:`message`."""
         from ssmux.errors import SsmuxError
+        from ssmux.sessions.api import SessionApi
         from ssmux.sessions.native import NativeSession
 
+        request = self.request
+        api = SessionApi(request.aws_profile, request.region, clients=self.clients)
         try:
-            session = await NativeSession.start(self.request, on_started=self._started)
+            session = await NativeSession.start(request, api, on_started=self._started)
         except SsmuxError as error:
             self._set(ForwardState.ERROR, str(error))
             return
@@ -351,7 +398,7 @@ class PortForward:
         session.handler = self._handle
         self.frontend.write(f"Starting session with SessionId: {session.session_id}\n")
 
-    def _handle(self, event: Any) -> None:
+    def _handle(self, event: ClientEvent) -> None:
         from ssmux.protocol.client import SessionTypeKnown
         from ssmux.protocol.handshake import SessionType
         from ssmux.sessions.forward import port_frontend

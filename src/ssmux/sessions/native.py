@@ -43,14 +43,23 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from ssmux.errors import AwsError, SessionError, SsmuxError
 from ssmux.sessions import PLUGIN_VERSION
 from ssmux.sessions.api import SessionApi, StartedSession
 from ssmux.sessions.backends import SessionRequest
 from ssmux.sessions.ending import EndReason, SessionEnd
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from ssmux.protocol.events import ClientEvent, KmsKeyRequested
+    from ssmux.protocol.messages import PortFlag
+
+#: What takes a session's events (a frontend's ``handle``), on the event loop.
+EventHandler = Callable[["ClientEvent"], None]
 
 OPEN_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 2.0
@@ -121,8 +130,8 @@ class NativeSession:
             client_version,
             self._loop.time(),
         )
-        self.handler: Callable[[Any], None] = _ignore
-        self._ws: Any = None
+        self.handler: EventHandler = _ignore
+        self._ws: ClientConnection | None = None
         self._wake = asyncio.Event()
         self._send_lock = asyncio.Lock()
         self._ended: asyncio.Future[SessionEnd] = self._loop.create_future()
@@ -265,7 +274,7 @@ class NativeSession:
             self.client.resize(cols, rows, self._loop.time())
             self._wake.set()
 
-    def send_flag(self, flag: Any) -> None:
+    def send_flag(self, flag: PortFlag) -> None:
         """Send a port-session Flag (DisconnectToPort, TerminateSession).
 
         After TerminateSession the agent acks the flag and drops its socket without channel_closed (agent
@@ -334,6 +343,8 @@ class NativeSession:
 
         while not self.closed:
             ws = self._ws
+            if ws is None:
+                return  # only after the session ended: a failed resume ends it
             pending = 0
             try:
                 async for frame in ws:
@@ -515,7 +526,7 @@ class NativeSession:
                 self._finish(SessionEnd(EndReason.CLOSED, event.output))
                 return
 
-    async def _generate_data_key(self, event: Any) -> None:
+    async def _generate_data_key(self, event: KmsKeyRequested) -> None:
         now = self._loop.time
         if not self._kms_allowed:
             self.client.kms_failed("KMS encryption needs a newer AWS CLI that passes the profile", now())
@@ -546,7 +557,7 @@ class NativeSession:
         await asyncio.to_thread(self.api.terminate_session, self.session_id, quiet=True)
         self._fail(f"session {self.session_id} ended: {why}; it was terminated")
 
-    def _spawn(self, coroutine: Any, name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = self._loop.create_task(coroutine, name=f"ssm-{name}")
         self._tasks.append(task)
         task.add_done_callback(self._task_done)
@@ -610,7 +621,7 @@ def _preload() -> None:
     import ssmux.protocol.client  # noqa: F401
 
 
-def _ignore(event: Any) -> None:
+def _ignore(event: ClientEvent) -> None:
     """The handler before a frontend takes over: events are dropped."""
 
 

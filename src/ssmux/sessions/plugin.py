@@ -22,12 +22,15 @@ import json
 import re
 import subprocess
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssmux.errors import BackendUnavailable
 from ssmux.protocol.versions import LAST_PLUGIN_WITHOUT_ENV_VAR as LAST_VERSION_WITHOUT_ENV_VAR
 from ssmux.protocol.versions import START_SESSION_RESPONSE_ENV_VAR as ENV_VAR
 from ssmux.sessions.backends import Launch, SessionRequest, run_in_terminal
+
+if TYPE_CHECKING:
+    from ssmux.sessions.api import SessionApi
 
 VERSION_TIMEOUT = 15.0
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
@@ -117,7 +120,7 @@ def plugin_launch(
     return Launch(argv, env)
 
 
-def run_plugin(executable: str, request: SessionRequest, api: Any) -> int:
+def run_plugin(executable: str, request: SessionRequest, api: SessionApi) -> int:
     """Start the session through ``api`` (boto3), then run the plugin for it in this terminal.
 
     Args:
@@ -132,7 +135,7 @@ def run_plugin(executable: str, request: SessionRequest, api: Any) -> int:
     return run_joined(launch, session_id, api)
 
 
-def run_joined(launch: Launch, session_id: str, api: Any) -> int:
+def run_joined(launch: Launch, session_id: str, api: SessionApi) -> int:
     """Run ``launch`` in this terminal for the started session ``session_id``; its exit status.
 
     If the program cannot be run, the session is terminated through ``api``, as the aws CLI does.
@@ -144,7 +147,7 @@ def run_joined(launch: Launch, session_id: str, api: Any) -> int:
         raise
 
 
-def start_plugin(executable: str, request: SessionRequest, api: Any) -> tuple[Launch, str]:
+def start_plugin(executable: str, request: SessionRequest, api: SessionApi) -> tuple[Launch, str]:
     """The plugin's ``--version``, ``StartSession`` through ``api``, and the plugin's run (blocking).
 
     Returns:

@@ -22,8 +22,10 @@ from ssmux.sessions.backends import Choice, Launch, SessionRequest
 from ssmux.sessions.ending import EndReason, SessionEnd
 
 if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
     from ssmux.sessions.api import SessionApi
     from ssmux.sessions.launch import Frontend
+    from ssmux.sessions.ptyproc import PtyProcess
 
 READ_SIZE = 65536
 #: The line the plugin prints first; the aws-cli backend learns its session id only from it.
@@ -59,12 +61,22 @@ class PtySession:
         request: What to open.
         frontend: Gets the pty's output, on the event loop.
         choice: The plugin or aws-cli backend and its executable.
+        clients: The caller's AWS sessions and clients for the plugin backend's ``StartSession`` (``None``:
+            the session makes its own).
     """
 
-    def __init__(self, request: SessionRequest, frontend: Frontend, choice: Choice) -> None:
+    def __init__(
+        self,
+        request: SessionRequest,
+        frontend: Frontend,
+        choice: Choice,
+        *,
+        clients: AwsClients | None = None,
+    ) -> None:
         self.request = request
         self.frontend = frontend
         self.choice = choice
+        self.clients = clients
         self.backend = choice.backend
         self.session_id: str | None = None
         self._api: SessionApi | None = None
@@ -95,7 +107,7 @@ class PtySession:
         if self._api is None:
             from ssmux.sessions.api import SessionApi
 
-            self._api = SessionApi(self.request.aws_profile, self.request.region)
+            self._api = SessionApi(self.request.aws_profile, self.request.region, clients=self.clients)
         return self._api
 
     def _readable(self, data: bytes) -> None:
@@ -152,7 +164,7 @@ def spawn(argv: list[str], env: dict[str, str], cols: int, rows: int) -> Pty:
 class _PosixPty:
     """A :class:`ssmux.sessions.ptyproc.PtyProcess` read through the event loop's reader callbacks."""
 
-    def __init__(self, process: Any) -> None:
+    def __init__(self, process: PtyProcess) -> None:
         self.process = process
         self._loop: asyncio.AbstractEventLoop | None = None
         self._out = bytearray()
@@ -228,7 +240,7 @@ class _PosixPty:
 class _WinPty:
     """pywinpty's ``PtyProcess`` with a reader thread (Windows; not exercised by CI)."""
 
-    def __init__(self, process: Any) -> None:
+    def __init__(self, process: Any) -> None:  # winpty.PtyProcess: pywinpty ships no type information
         self.process = process
 
     @classmethod

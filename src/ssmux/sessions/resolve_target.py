@@ -1,9 +1,11 @@
 """TARGET on the command line -> the instance, AWS CLI profile and region a session uses.
 
-TARGET is an instance id, a saved profile name, or a synced display name or Name tag
-(:func:`ssmux.sync.targets.find`). Several matches open the picker on a terminal; elsewhere they are an error
-that lists the candidates. An instance id nobody knows is used as is, with the settings' default profile and
-region. ``--aws-profile`` and ``--region`` override what the target resolves to.
+TARGET is matched as ``ssmux ls TARGET`` matches (:func:`ssmux.sync.targets.match_targets`): an instance id,
+a saved profile name, a synced display name or Name tag exactly, else what ``ls`` lists for it. One match is
+used; several open the picker on a terminal, elsewhere they are an error that lists the candidates; none is
+an error that suggests the closest names. An instance id nobody knows is used as is, with the settings'
+default profile and region (else the profile's own region); if its session fails, the error says so.
+``--aws-profile`` and ``--region`` override what the target resolves to.
 
 What the last sync knows about the target's agent (offline, unmanaged, stopped) is said before the session
 is tried, so the user sees why it is likely to fail; the session is still tried, because the cache may be
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssmux.core.validation import is_instance_id
 from ssmux.errors import ExitStatus, InvalidValue, NotFound, SsmuxError
+
+if TYPE_CHECKING:
+    from ssmux.sync.targets import TargetMatch
 
 MAX_LISTED = 8
 
@@ -51,7 +56,7 @@ def candidate_label(target: Any) -> str:
     """One line describing a candidate target (picker entry, ambiguity error)."""
     where = target.group or "/".join(part for part in (target.aws_profile, target.region) if part) or "-"
     status = " ".join(part for part in (target.state, target.ping_status) if part)
-    text = f"{target.name}  {target.instance_id}  {where}"
+    text = f"{target.short_name}  {target.instance_id}  {where}"
     return f"{text}  [{status}]" if status else text
 
 
@@ -67,6 +72,10 @@ def resolve_target(
 ) -> ResolvedTarget:
     """Resolve TARGET ``text``; ``aws_profile``/``region`` (command-line options) win when given.
 
+    ``text`` is matched as ``ssmux ls`` matches (:func:`ssmux.sync.targets.match_targets`): an exact id or
+    name wins; else what ``ls TEXT`` lists. With ``--aws-profile``/``--region``, candidates of that profile
+    and region are preferred, when there are some.
+
     Args:
         text: what the user typed.
         aws_profile: ``--aws-profile``, or ``None``.
@@ -77,71 +86,169 @@ def resolve_target(
         settings: the settings (default: loaded), for the default profile and region of a bare id.
 
     Raises:
-        NotFound: nothing is called ``text`` and it is not an instance id.
+        NotFound: nothing matches ``text`` (the message suggests the closest names), or it is an instance id
+            no pair knows and no region is known to try it in.
         InvalidValue: several targets match and nobody can be asked.
         Cancelled: the picker was cancelled.
     """
-    from ssmux.sync import targets as targets_module
-
     wanted = text.strip()
     if not wanted:
         raise InvalidValue("TARGET is empty: give an instance id, a saved profile name or a synced name")
-    if targets is None:
-        targets = targets_module.load_targets(wanted)
-    matches = _distinct(targets_module.find(targets, wanted))
+    match = lookup(wanted, aws_profile=aws_profile, region=region, targets=targets)
+    matches = list(match.targets)
     if not matches:
-        if is_instance_id(wanted):
-            if settings is None:
-                from ssmux.core.store import load_settings
-
-                settings = load_settings()
-            return ResolvedTarget(
-                wanted,
-                aws_profile or settings.default_aws_profile,
-                region or settings.default_region,
-                wanted,
-            )
-        raise NotFound(
-            f"no target named {wanted!r}: see 'ssmux ls' (run 'ssmux sync' to refresh it), "
-            "or give an instance id"
-        )
+        message = unknown_target_message(wanted, match.suggestions)
+        if message is None:
+            return _unknown_instance(wanted, aws_profile, region, settings)
+        raise NotFound(message)
     chosen = matches[0]
     if len(matches) > 1:
-        labels = [candidate_label(target) for target in matches]
-        if not interactive:
-            listed = "; ".join(labels[:MAX_LISTED]) + ("; ..." if len(labels) > MAX_LISTED else "")
-            raise InvalidValue(
-                f"{wanted!r} matches {len(matches)} targets: {listed}: give the instance id or a saved "
-                "profile name"
-            )
-        if pick is None:
-            from ssmux.sessions.picker import pick as default_pick
-
-            pick = default_pick
-        index = pick(labels)
-        if index is None:
-            raise Cancelled("no target chosen")
-        chosen = matches[index]
+        chosen = matches[_ask(wanted, matches, interactive, pick)]
     return ResolvedTarget(
         chosen.instance_id,
         aws_profile or chosen.aws_profile,
         region or chosen.region,
-        chosen.name if chosen.name == chosen.instance_id else f"{chosen.name} ({chosen.instance_id})",
+        _label(chosen),
         chosen.problem,
     )
 
 
-def _distinct(matches: Sequence[Any]) -> list[Any]:
-    # One instance seen through several pairs, or as a saved profile and synced: the same place to go when
-    # profile and region agree; keep the first (saved ones sort first).
-    seen: set[tuple[str, str | None, str | None]] = set()
-    kept = []
-    for target in matches:
-        key = (target.instance_id, target.aws_profile, target.region)
-        if key not in seen:
-            seen.add(key)
-            kept.append(target)
-    return kept
+def _label(target: Any) -> str:
+    name: str = target.short_name
+    return name if name == target.instance_id else f"{name} ({target.instance_id})"
+
+
+def lookup(
+    text: str,
+    *,
+    aws_profile: str | None = None,
+    region: str | None = None,
+    targets: Sequence[Any] | None = None,
+) -> TargetMatch:
+    """What ``text`` names, as ``ssmux ls`` finds it: the one matching of the CLI and the app.
+
+    Blocking when ``targets`` is ``None`` (it reads the profile files and the cache): the app calls it
+    through ``run.io_bound``. Candidates of ``aws_profile``/``region`` are preferred when there are some.
+
+    Raises:
+        StoreError: a profile file or the cache cannot be read.
+    """
+    from ssmux.sync import targets as targets_module
+
+    wanted = text.strip()
+    loaded = targets is None
+    if targets is None:
+        targets = targets_module.load_targets(wanted)
+    match = targets_module.match_targets(_preferred(targets, aws_profile, region), wanted)
+    if loaded and match.kind is targets_module.MatchKind.NONE:
+        # The loaded targets were narrowed by the words typed: suggest from all of them.
+        suggestions = targets_module.suggest(targets_module.load_targets(), wanted)
+        match = targets_module.TargetMatch(targets_module.MatchKind.NONE, suggestions=suggestions)
+    return match
+
+
+def unknown_target_message(text: str, suggestions: Sequence[str]) -> str | None:
+    """The one line for a TARGET that matches nothing; ``None`` when it is an instance id to try as is.
+
+    Text that starts like an id (``i-``, ``mi-``) but is not one gets the id's format; anything else the
+    closest names (``suggestions``, from :func:`lookup`) when there are some.
+    """
+    if is_instance_id(text):
+        return None
+    if text.startswith(("i-", "mi-")):
+        from ssmux.core.validation import validate_instance_id
+
+        try:
+            validate_instance_id(text)
+        except InvalidValue as error:
+            return str(error)
+    hint = f"; did you mean {' or '.join(repr(name) for name in suggestions)}?" if suggestions else ""
+    return (
+        f"no target named {text!r}{hint}: see 'ssmux ls' (run 'ssmux sync' to refresh it), "
+        "or give an instance id"
+    )
+
+
+def _preferred(targets: Sequence[Any], aws_profile: str | None, region: str | None) -> Sequence[Any]:
+    """The targets of ``--aws-profile``/``--region`` when some are; else all (the options then override)."""
+    if aws_profile is None and region is None:
+        return targets
+    kept = [
+        target
+        for target in targets
+        if (aws_profile is None or target.aws_profile == aws_profile)
+        and (region is None or target.region == region)
+    ]
+    return kept or targets
+
+
+def _ask(wanted: str, matches: Sequence[Any], interactive: bool, pick: Any) -> int:
+    """The index of the candidate chosen in the picker; without a terminal, the error that lists them."""
+    labels = [candidate_label(target) for target in matches]
+    if not interactive:
+        listed = "; ".join(labels[:MAX_LISTED]) + ("; ..." if len(labels) > MAX_LISTED else "")
+        raise InvalidValue(
+            f"{wanted!r} matches {len(matches)} targets: {listed}: give the instance id or a saved "
+            "profile name"
+        )
+    if pick is None:
+        from ssmux.sessions.picker import pick as default_pick
+
+        pick = default_pick
+    index: int | None = pick(labels)
+    if index is None:
+        raise Cancelled("no target chosen")
+    return index
+
+
+def _unknown_instance(
+    instance_id: str, aws_profile: str | None, region: str | None, settings: Any
+) -> ResolvedTarget:
+    """An instance id no synced pair knows: tried with the options, else the settings' defaults, else the
+    AWS profile's own region (:func:`unknown_instance_note` says which when the session fails)."""
+    if settings is None:
+        from ssmux.core.store import load_settings
+
+        settings = load_settings()
+    profile = aws_profile or settings.default_aws_profile
+    where = region or settings.default_region or _profile_region(profile)
+    who = f"AWS profile {profile!r}" if profile else "the default AWS profile"
+    if where is None:
+        raise NotFound(
+            f"{instance_id} is not in any synced pair, and {who} sets no region: pass --region "
+            "(or run 'ssmux settings set default_region REGION'), or add its pair with "
+            "'ssmux pair add PROFILE/REGION' and run 'ssmux sync'"
+        )
+    return ResolvedTarget(instance_id, profile, where, instance_id)
+
+
+def unknown_instance_note(
+    text: str, *, aws_profile: str | None = None, region: str | None = None
+) -> str | None:
+    """For a session that failed: that TARGET ``text`` is an instance id no synced pair knows, and with
+    which AWS profile and region it was tried; ``None`` when it is not such an id.
+
+    Said only after a failure: a session to an id given by hand that works needs no word about the sync.
+    """
+    wanted = text.strip()
+    if not is_instance_id(wanted) or lookup(wanted).targets:
+        return None
+    try:
+        resolved = _unknown_instance(wanted, aws_profile, region, None)
+    except SsmuxError:
+        return None
+    who = f"AWS profile {resolved.aws_profile!r}" if resolved.aws_profile else "the default AWS profile"
+    return f"{wanted} is not in any synced pair: it was tried with {who} in {resolved.region}"
+
+
+def _profile_region(aws_profile: str | None) -> str | None:
+    """The region the AWS config (or the environment) gives ``aws_profile``; else ``None``."""
+    from ssmux.core.aws import AwsClients
+
+    try:
+        return AwsClients().region_of(aws_profile)
+    except SsmuxError:
+        return None
 
 
 def record_recent(

@@ -20,14 +20,19 @@ import contextlib
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ssmux.errors import AwsError, ExitStatus
+from ssmux.errors import AwsError, ExitStatus, SessionError
 from ssmux.sessions.backends import Backend, Choice, SessionRequest, choose
 from ssmux.sessions.ending import EndReason
 from ssmux.sessions.terminal import LocalTerminal
+
+if TYPE_CHECKING:
+    from ssmux.protocol.events import ClientEvent
+    from ssmux.sessions.ending import SessionEnd
+    from ssmux.sessions.native import NativeSession
 
 NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
 PORT_DOCUMENT = "AWS-StartPortForwardingSession"
@@ -108,9 +113,9 @@ def open_session(
     requested = backend
     if requested is None and kind is Kind.EXEC and settings.backend == Backend.AUTO:
         requested = Backend.NATIVE  # only the native client keeps stderr apart and knows the exit code
-    choice = choose(requested, settings)
     request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region, reason=reason,
                             **request_options)  # fmt: skip
+    choice = choose(requested, settings, request)
     command = request_options.get("command") if kind is Kind.EXEC else None
     from ssmux.sessions.launch import start_chosen
 
@@ -274,11 +279,24 @@ def run_plugin_call(args: list[str]) -> int:
     return _run(main)
 
 
-def _run(main: Any) -> int:
+def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
     try:
         return int(asyncio.run(main()))
     except KeyboardInterrupt:
         return int(ExitStatus.INTERRUPTED)
+
+
+class LocalEnd(Protocol):
+    """This side of a session once its type is known: a terminal shell, a command's output, or local ports."""
+
+    def start(self) -> None:
+        """Begin (raw mode, listening sockets)."""
+
+    def handle(self, event: ClientEvent) -> None:
+        """Take one event of the session."""
+
+    def close(self) -> None:
+        """The session has ended: restore and release what :meth:`start` took."""
 
 
 class Router:
@@ -309,17 +327,23 @@ class Router:
         self.bind = bind
         self.local_port = local_port
         self.plugin_mode = plugin_mode
-        self.session: Any = None
-        self.frontend: Any = None
+        self._session: NativeSession | None = None
+        self.frontend: LocalEnd | None = None
         self.signalled = False
 
-    def attach(self, session: Any) -> None:
+    @property
+    def session(self) -> NativeSession:
+        """The session :meth:`attach` gave (events come only after it)."""
+        assert self._session is not None, "Router.attach comes first"
+        return self._session
+
+    def attach(self, session: NativeSession) -> None:
         """Take the session's events from now on, and say it started."""
-        self.session = session
+        self._session = session
         session.handler = self.handle
         self._notice(f"\nStarting session with SessionId: {session.session_id}\n")
 
-    def handle(self, event: Any) -> None:
+    def handle(self, event: ClientEvent) -> None:
         """Route one event: to the frontend once there is one; the handshake's message is printed here."""
         from ssmux.protocol.client import HandshakeCompleted, SessionTypeKnown
 
@@ -332,7 +356,7 @@ class Router:
         elif self.frontend is not None:
             self.frontend.handle(event)
 
-    def _make_frontend(self, session_type: str, properties: dict[str, Any]) -> Any:
+    def _make_frontend(self, session_type: str, properties: dict[str, Any]) -> LocalEnd:
         from ssmux.protocol.handshake import SessionType
         from ssmux.sessions.shell import CommandFrontend, ShellFrontend
 
@@ -349,7 +373,7 @@ class Router:
             return CommandFrontend(self.session, marker)
         return ShellFrontend(self.session, self.terminal)
 
-    async def run(self, session: Any) -> int:
+    async def run(self, session: NativeSession) -> int:
         """Run until the session ends; restore everything; return the exit status."""
         loop = asyncio.get_running_loop()
         stops = [
@@ -369,9 +393,9 @@ class Router:
             await session.close()
         return self._finish(end)
 
-    def _finish(self, end: Any) -> int:
+    def _finish(self, end: SessionEnd) -> int:
         if end.reason is EndReason.ERROR:
-            raise end.error
+            raise end.error or SessionError(end.message or "the session failed")
         if end.reason is EndReason.TIMED_OUT:
             self._notice(f"\n{end.message}\n")
             return 0
@@ -421,10 +445,11 @@ class Router:
         sys.stderr.flush()
 
 
-def _watch_interrupt(loop: asyncio.AbstractEventLoop, callback: Any) -> Any:
+def _watch_interrupt(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[[], None]:
     from ssmux.sessions import platform
 
-    return platform.current().watch_interrupt(loop, callback)
+    stop: Callable[[], None] = platform.current().watch_interrupt(loop, callback)
+    return stop
 
 
 def _isatty(fd: int) -> bool:

@@ -21,10 +21,14 @@ import asyncio
 import contextlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ssmux.sessions.remote_exec import ExitMarker
 from ssmux.sessions.terminal import ESCAPE_HELP, EscapeCommand, EscapeScanner, LocalTerminal
+
+if TYPE_CHECKING:
+    from ssmux.protocol.events import ClientEvent
+    from ssmux.sessions.native import NativeSession
 
 #: The size the plugin sends when the terminal size cannot be read (§7.1).
 FALLBACK_SIZE = (300, 100)
@@ -43,7 +47,7 @@ class ShellFrontend:
         terminal: this process's terminal.
     """
 
-    def __init__(self, session: Any, terminal: LocalTerminal) -> None:
+    def __init__(self, session: NativeSession, terminal: LocalTerminal) -> None:
         self.session = session
         self.terminal = terminal
         self.exit_code: int | None = None
@@ -80,7 +84,7 @@ class ShellFrontend:
             self._last_size = size
             self.session.resize(*size)
 
-    def handle(self, event: Any) -> None:
+    def handle(self, event: ClientEvent) -> None:
         """Take one event of the session."""
         from ssmux.protocol.client import ExitCode, HandshakeCompleted, Output, StdErr
 
@@ -157,7 +161,7 @@ class CommandFrontend:
             (:mod:`ssmux.sessions.remote_exec`); None for a session that has none.
     """
 
-    def __init__(self, session: Any, marker: ExitMarker | None = None) -> None:
+    def __init__(self, session: NativeSession, marker: ExitMarker | None = None) -> None:
         self.session = session
         self.marker = marker
         self.exit_code: int | None = None
@@ -177,7 +181,7 @@ class CommandFrontend:
         if self.exit_code is None:
             self.exit_code = self.marker.code
 
-    def handle(self, event: Any) -> None:
+    def handle(self, event: ClientEvent) -> None:
         """Take one event of the session."""
         from ssmux.protocol.client import ExitCode, HandshakeCompleted, Output, StdErr
 

@@ -14,10 +14,13 @@ what to sign and which headers to put on the upgrade.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from ssmux.protocol.payloads import DATA_CHANNEL_SERVICE as SERVICE
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
 
 #: Query parameters that make a StreamUrl presigned (the plugin's list in ``isPresignedURL``).
 PRESIGNED_PARAMETERS = (
@@ -37,7 +40,7 @@ def is_presigned(url: str) -> bool:
     return any(name in query for name in PRESIGNED_PARAMETERS)
 
 
-def upgrade_headers(url: str, credentials: Any, region: str) -> dict[str, str]:
+def upgrade_headers(url: str, credentials: Credentials, region: str) -> dict[str, str]:
     """The headers that sign ``GET url`` for ``ssmmessages`` in ``region``; none for a presigned URL.
 
     Args:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "EC2_PAGE_SIZE",
+    "FIRST_RUN_HINT",
     "SSM_PAGE_SIZE",
     "EventKind",
     "OutcomeKind",
@@ -49,11 +50,20 @@ __all__ = [
     "Progress",
     "SyncEvent",
     "SyncResult",
+    "empty_state_hint",
     "fetch_pair",
     "join",
     "pairs_to_sync",
     "sync_pairs",
 ]
+
+#: What to do on a fresh home, where nothing is saved and no pair is set up: the first steps, said wherever
+#: a command finds nothing (``ssmux sync``, ``ssmux ls``).
+FIRST_RUN_HINT = (
+    "no sync pairs yet: add the AWS CLI profile and region of your instances with "
+    "'ssmux pair add PROFILE/REGION' (your profiles: 'ssmux aws-profiles'), then run 'ssmux sync'; "
+    "or save one instance with 'ssmux profile add NAME --instance-id ID'"
+)
 
 #: Pairs synced at once. A pair is I/O bound (two threads waiting on the network, a few ms of CPU per page),
 #: so every pair of a usual setup starts at once: with 16, 20 pairs took two rounds, twice the wall time.
@@ -217,6 +227,15 @@ def _save(inventory: Inventory, outcome: PairOutcome) -> PairOutcome:
     return outcome
 
 
+def empty_state_hint(settings: Settings) -> str:
+    """What to do when there is nothing at all to list (no saved profile, no synced instance)."""
+    if not settings.sync_pairs:
+        return FIRST_RUN_HINT
+    if not settings.sync_enabled:
+        return "nothing synced: sync is off: turn it on with 'ssmux settings set sync_enabled true'"
+    return "nothing synced yet: run 'ssmux sync' (the pairs it lists: 'ssmux pair ls')"
+
+
 def pairs_to_sync(settings: Settings, named: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
     """The pairs a sync should visit: ``named`` ones if any, else the settings' enabled pairs.
 
@@ -228,13 +247,15 @@ def pairs_to_sync(settings: Settings, named: Sequence[tuple[str, str]] = ()) -> 
         return list(dict.fromkeys(named))
     if not settings.sync_enabled:
         raise SyncDisabled(
-            "sync is disabled: enable it with 'ssmux settings set sync_enabled true' "
-            "(and 'ssmux pair enable PROFILE REGION'), or name pairs with --pair PROFILE/REGION"
+            "sync is disabled: enable it with 'ssmux settings set sync_enabled true', "
+            "or name pairs with --pair PROFILE/REGION"
         )
+    if not settings.sync_pairs:
+        raise NoPairEnabled(FIRST_RUN_HINT)
     enabled = [pair.key for pair in settings.enabled_pairs()]
     if not enabled:
         raise NoPairEnabled(
-            "no sync pair is enabled: add one with 'ssmux pair add PROFILE REGION' "
-            "or enable one with 'ssmux pair enable PROFILE REGION'"
+            "no sync pair is enabled: add one with 'ssmux pair add PROFILE/REGION' "
+            "or enable one with 'ssmux pair enable PROFILE/REGION' (see 'ssmux pair ls')"
         )
     return enabled

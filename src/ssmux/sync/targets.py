@@ -78,10 +78,21 @@ class Target:
     synced: bool = False
     stale_since: float | None = None
 
+    @property
+    def short_name(self) -> str:
+        """The name alone: a saved profile's name, else the Name tag, else the instance id.
+
+        :attr:`name` of a synced instance repeats its id (``web-1 (i-...)``) so that lists without an id
+        column tell two ``web-1`` apart; ``ssmux ls`` has an id column and shows this instead.
+        """
+        if self.source is Source.SAVED:
+            return self.name
+        return self.name_tag or self.instance_id
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``ssmux ls --json`` form."""
+        """The ``ssmux ls --json`` form; ``name`` is :attr:`short_name` (the id has its own field)."""
         return {
-            "name": self.name,
+            "name": self.short_name,
             "instance_id": self.instance_id,
             "aws_profile": self.aws_profile,
             "region": self.region,
@@ -313,6 +324,91 @@ def find(targets: Iterable[Target], text: str) -> list[Target]:
         folded = wanted.casefold()
         exact = [target for target in candidates if folded in (value.casefold() for value in names(target))]
     return sorted(exact, key=sort_key)
+
+
+def matching(
+    targets: Iterable[Target],
+    query: str,
+    *,
+    group: str | None = None,
+    tags: Sequence[tuple[str, str | None]] = (),
+    state: str | None = None,
+    include_all: bool = False,
+) -> list[Target]:
+    """What ``ssmux ls QUERY`` lists: :func:`search`, then :func:`filter_targets` (same arguments).
+
+    The one matching of the CLI and the app: ``ls``, TARGET of ``connect``/``exec``/``forward``
+    (:func:`match_targets`), and the app's connect dialog and forwards page.
+    """
+    found = search(targets, query)
+    return filter_targets(found, group=group, tags=tags, state=state, include_all=include_all)
+
+
+class MatchKind(StrEnum):
+    """How a TARGET typed by the user was found."""
+
+    EXACT = "exact"  # an instance id, saved profile name, synced display name or Name tag, exactly
+    SEARCH = "search"  # what ``ssmux ls TARGET`` lists
+    NONE = "none"  # nothing: see TargetMatch.suggestions
+
+
+@dataclass(frozen=True)
+class TargetMatch:
+    """What a TARGET names.
+
+    Attributes:
+        kind: how the targets were found.
+        targets: the candidates, best first; one place per (instance, AWS profile, region).
+        suggestions: when nothing matched, the closest names (for "did you mean").
+    """
+
+    kind: MatchKind
+    targets: tuple[Target, ...] = ()
+    suggestions: tuple[str, ...] = ()
+
+
+def match_targets(targets: Iterable[Target], text: str) -> TargetMatch:
+    """The targets ``text`` names: exact names (:func:`find`), else what ``ls`` lists (:func:`matching`).
+
+    An exact name or id always wins over a search match, so a name that is also part of longer names
+    (``web-1`` and ``web-10``) still names one target. Several results mean the caller asks which.
+    """
+    candidates = list(targets)
+    exact = distinct(find(candidates, text))
+    if exact:
+        return TargetMatch(MatchKind.EXACT, tuple(exact))
+    found = distinct(matching(candidates, text))
+    if found:
+        return TargetMatch(MatchKind.SEARCH, tuple(found))
+    return TargetMatch(MatchKind.NONE, suggestions=suggest(candidates, text))
+
+
+def suggest(targets: Iterable[Target], text: str, limit: int = 3) -> tuple[str, ...]:
+    """The names closest to ``text`` (saved profile names, Name tags, ids), for a "did you mean" line."""
+    import difflib  # deferred: only a target that matched nothing needs it
+
+    by_folded: dict[str, str] = {}
+    for target in targets:
+        for value in (target.short_name, target.instance_id):
+            by_folded.setdefault(value.casefold(), value)
+    close = difflib.get_close_matches(text.strip().casefold(), list(by_folded), n=limit, cutoff=0.6)
+    return tuple(by_folded[value] for value in close)
+
+
+def distinct(targets: Iterable[Target]) -> list[Target]:
+    """``targets`` with one entry per place to go (instance id, AWS profile, region), the first kept.
+
+    One instance seen through several pairs, or as a saved profile and synced, is the same place to go when
+    profile and region agree; saved ones sort first, so they are kept.
+    """
+    seen: set[tuple[str, str | None, str | None]] = set()
+    kept = []
+    for target in targets:
+        key = (target.instance_id, target.aws_profile, target.region)
+        if key not in seen:
+            seen.add(key)
+            kept.append(target)
+    return kept
 
 
 def filter_targets(

@@ -275,7 +275,8 @@ class ProfilePanel:
             other.set_selected(other is row)
         self.selected_key = row.target.key if row is not None else None
         if row is not None:
-            ui.run_javascript(f"getElement({row.id})?.scrollIntoView({{block: 'nearest'}})")
+            # getElement() is the Vue component; scrolling needs its DOM element.
+            ui.run_javascript(f"getHtmlElement({row.id})?.scrollIntoView({{block: 'nearest'}})")
 
     def _restore_selection(self) -> None:
         if self.selected_key is not None and self._selected_row() is None:

@@ -17,7 +17,7 @@ from nicegui import run, ui
 from ssmux.core import validation
 from ssmux.core.models import Group, Profile, ProfileBook
 from ssmux.errors import SsmuxError
-from ssmux.gui.components.dialogs import confirm, show_error, value_text
+from ssmux.gui.components.dialogs import ask, confirm, show_error, value_text
 
 if TYPE_CHECKING:
     from ssmux.core.store import StoreCache
@@ -152,10 +152,7 @@ async def profile_dialog(
         with ui.row().classes("w-full justify-end"):
             ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat").mark("dialog-cancel")
             ui.button("Save", on_click=save).mark("dialog-save")
-    try:
-        result = await dialog
-    finally:
-        dialog.delete()
+    result = await ask(dialog)
     return result if isinstance(result, Profile) else None
 
 
@@ -228,10 +225,7 @@ async def group_dialog(
                 ui.space()
             ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat").mark("dialog-cancel")
             ui.button("Save", on_click=save).mark("dialog-save")
-    try:
-        result = await dialog
-    finally:
-        dialog.delete()
+    result = await ask(dialog)
     return result if isinstance(result, Group) else None
 
 

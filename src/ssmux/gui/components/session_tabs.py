@@ -1,5 +1,10 @@
 """Sessions in tabs: one tab per session, a status dot, a menu (Reconnect, Duplicate, Close), a terminal.
 
+A tab names its target and the AWS profile/region it runs in (two ``web-2`` of dev and prod differ by
+that line and its colour). A session that ended shows a bar above its terminal; one that failed shows an
+error card instead: what happened in the app's words and the button that fixes it (see
+:mod:`ssmux.gui.session_problem`).
+
 The tabs mirror :class:`~ssmux.gui.session_manager.SessionManager`: a page builds one tab per live session
 when it loads (that is how tabs survive a reload) and follows the manager's ``added``/``removed``/``status``
 events, so a session opened in one browser window shows up in another too. Closing a tab asks the manager
@@ -8,13 +13,33 @@ to end the session; every page then drops its tab.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nicegui import ui
 
+from ssmux.errors import SsmuxError
 from ssmux.gui.components.terminal import TerminalView
-from ssmux.gui.session_manager import Change, ManagedSession, SessionManager, Status
+from ssmux.gui.session_manager import Change, ManagedSession, SessionManager, SessionTarget, Status
+from ssmux.gui.session_problem import Fix, Problem, pair_text, problem_of
+
+if TYPE_CHECKING:
+    from ssmux.gui.sync_controller import SyncController
+
+#: Colours of the AWS profiles on the tabs (picked by the profile's name, so stable across runs).
+PAIR_COLOURS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#4e342e")
+
+
+def pair_colour(aws_profile: str | None) -> str:
+    """The colour of an AWS profile (an account, usually) on the tabs."""
+    return PAIR_COLOURS[zlib.crc32((aws_profile or "").encode()) % len(PAIR_COLOURS)]
+
+
+def tab_tooltip(target: SessionTarget) -> str:
+    """What hovering a tab tells: the target, its id and where it runs."""
+    return f"{target.title} ({target.instance_id}) in {pair_text(target)}"
 
 
 @dataclass
@@ -23,8 +48,7 @@ class _Tab:
     tab: ui.tab
     panel: ui.tab_panel
     dot: ui.element
-    bar: ui.row
-    reason: ui.label
+    notice: ui.element
     view: TerminalView
     search: ui.input
 
@@ -35,11 +59,18 @@ class SessionTabs:
     Args:
         manager: The app's sessions.
         on_new: Opens the connect dialog (the "+" button and the empty state).
+        sync: The app's sync, for the Sync button of a tab whose target is offline or gone.
     """
 
-    def __init__(self, manager: SessionManager, on_new: Callable[[], Awaitable[None] | None]) -> None:
+    def __init__(
+        self,
+        manager: SessionManager,
+        on_new: Callable[[], Awaitable[None] | None],
+        sync: SyncController | None = None,
+    ) -> None:
         self.manager = manager
         self.on_new = on_new
+        self.sync = sync
         self.entries: dict[str, _Tab] = {}
         with ui.column().classes("w-full h-full gap-0 no-wrap"):
             with ui.row().classes("w-full items-center no-wrap gap-0"):
@@ -87,21 +118,27 @@ class SessionTabs:
         with self.panels:
             panel = ui.tab_panel(session.id).classes("h-full p-0").mark(f"session-panel-{session.id}")
         with panel, ui.column().classes("w-full h-full gap-0 no-wrap"):
-            bar, reason = self._status_bar(session)
+            notice = ui.element("div").classes("w-full").mark(f"session-notice-{session.id}")
             find_row, search = self._find_row(session)
             view = TerminalView(session)
             view.element.classes("flex-grow")
-        entry = _Tab(session, tab, panel, self._tab_label(session, tab, find_row), bar, reason, view, search)
+        entry = _Tab(session, tab, panel, self._tab_label(session, tab, find_row), notice, view, search)
         self._wire_find(entry, find_row)
         self.entries[session.id] = entry
         self._show_status(entry)
 
     def _tab_label(self, session: ManagedSession, tab: ui.tab, find_row: ui.row) -> ui.element:
-        """Status dot, title, the tab's menu and its close button; returns the dot."""
+        """Status dot, title, pair, the tab's menu and its close button; returns the dot."""
+        target = session.target
+        with tab:
+            ui.tooltip(tab_tooltip(target)).mark(f"tab-tooltip-{session.id}")
         with tab, ui.row().classes("items-center gap-1 no-wrap"):
             dot = ui.element("span").classes(f"ssmux-dot ssmux-dot-{session.status.value}")
             dot.mark(f"status-dot dot-{session.id}")
             ui.label(session.title).classes("normal-case").mark(f"tab-title-{session.id}")
+            ui.label(pair_text(target)).classes("ssmux-tab-pair").style(
+                f"color: {pair_colour(target.aws_profile)}; border-color: {pair_colour(target.aws_profile)}"
+            ).mark(f"tab-pair-{session.id}")
             menu_button = ui.button(icon="more_vert").props("flat dense round size=xs")
             with menu_button.mark(f"tab-menu-{session.id}"), ui.menu():
                 for text, action, marker in (
@@ -116,21 +153,78 @@ class SessionTabs:
             ).mark(f"tab-x-{session.id}").tooltip("Close: ends the session")
         return dot
 
+    def _fill_notice(self, entry: _Tab) -> None:
+        """Above the terminal: nothing while it runs; a bar once it ended; an error card if it failed."""
+        session = entry.session
+        entry.notice.clear()
+        with entry.notice:
+            if session.status is Status.ENDED:
+                self._ended_bar(session)
+            elif session.status is Status.ERROR:
+                problem = problem_of(session.end, session.target) or Problem(
+                    f"The session to {session.title} failed", session.reason, Fix.RECONNECT
+                )
+                self._error_card(session, problem)
+
     @staticmethod
-    def _status_bar(session: ManagedSession) -> tuple[ui.row, ui.label]:
-        """Why the session ended, and Reconnect (shown only once it has ended)."""
-        bar = (
+    def _ended_bar(session: ManagedSession) -> None:
+        with (
             ui.row()
             .classes("w-full items-center gap-2 px-2 py-1 bg-grey-2")
             .mark(f"session-bar-{session.id}")
-        )
-        with bar:
-            reason = ui.label("").classes("text-sm").mark(f"session-reason-{session.id}")
+        ):
+            # "session ended (exit code 0): bye", "session terminated": the reason is the sentence.
+            reason = session.reason or "session ended"
+            ui.label(reason[:1].upper() + reason[1:]).classes("text-sm").mark(f"session-reason-{session.id}")
             ui.space()
             ui.button("Reconnect", on_click=session.reconnect).props("dense").mark(
                 f"session-reconnect-{session.id}"
             )
-        return bar, reason
+
+    def _error_card(self, session: ManagedSession, problem: Problem) -> None:
+        """One readable card: what happened, why, and the button for the fix (Reconnect always too)."""
+        with ui.element("div").classes("ssmux-error-card").mark(f"session-error-{session.id}"):
+            ui.icon("error_outline", size="1.5rem").classes("ssmux-error-icon")
+            with ui.element("div").classes("ssmux-error-text"):
+                ui.label(problem.title).classes("ssmux-error-title").mark(f"session-error-title-{session.id}")
+                ui.label(problem.detail).classes("ssmux-error-detail").mark(
+                    f"session-error-detail-{session.id}"
+                )
+                if problem.code:
+                    ui.label(problem.code).classes("ssmux-error-code").mark(
+                        f"session-error-code-{session.id}"
+                    )
+            with ui.element("div").classes("ssmux-error-actions"):
+                ui.button(problem.fix.label, on_click=lambda: self._fix(session, problem.fix)).props(
+                    "unelevated color=negative no-caps"
+                ).mark(f"session-fix-{session.id}")
+                if problem.fix is not Fix.RECONNECT:
+                    ui.button("Reconnect", on_click=session.reconnect).props(
+                        "flat color=negative no-caps"
+                    ).mark(f"session-reconnect-{session.id}")
+
+    async def _fix(self, session: ManagedSession, fix: Fix) -> None:
+        if fix is Fix.RECONNECT:
+            await session.reconnect()
+        elif fix is Fix.SETTINGS:
+            ui.navigate.to("/settings")
+        else:
+            await self._sync_target(session.target)
+
+    async def _sync_target(self, target: SessionTarget) -> None:
+        """Sync the target's pair (every enabled pair when the tab uses the default profile or region)."""
+        if self.sync is None:
+            return
+        try:
+            if target.aws_profile and target.region:
+                result = await self.sync.sync_pair(target.aws_profile, target.region)
+            else:
+                result = await self.sync.sync_all()
+        except SsmuxError as error:
+            ui.notify(str(error), type="warning", multi_line=True)
+            return
+        if result is not None:
+            ui.notify(f"Synced {pair_text(target)}: the panel shows {target.title}'s current state")
 
     @staticmethod
     def _find_row(session: ManagedSession) -> tuple[ui.row, ui.input]:
@@ -174,13 +268,7 @@ class SessionTabs:
         status = entry.session.status
         entry.dot.classes(replace=f"ssmux-dot ssmux-dot-{status.value}")
         entry.dot.props(f'title="{status.value}"')
-        ended = status in (Status.ENDED, Status.ERROR)
-        entry.bar.set_visibility(ended)
-        if ended:
-            entry.reason.set_text(
-                ("Session ended: " if status is Status.ENDED else "Error: ") + entry.session.reason
-            )
-            entry.reason.classes(replace="text-sm " + ("text-negative" if status is Status.ERROR else ""))
+        self._fill_notice(entry)
 
     def _update_empty(self) -> None:
         self.empty.set_visibility(not self.entries)

@@ -7,13 +7,13 @@ export default {
          :title="problem || description || null">
       <span class="ssmux-dot" :class="'ssmux-dot-' + dot" :title="dotTitle"></span>
       <span class="ssmux-row-text">
-        <span class="ssmux-row-name">{{ name }}</span>
+        <span class="ssmux-row-name" :title="problem || description || name">{{ name }}</span>
         <span class="ssmux-row-sub">
-          <span>{{ instance_id }}</span>
-          <span v-if="platform" class="ssmux-chip">{{ platform }}</span>
-          <span v-if="state" class="ssmux-chip" :class="state === 'running' ? 'ssmux-chip-ok' : 'ssmux-chip-off'">{{ state }}</span>
-          <span v-if="ping" class="ssmux-chip" :class="ping === 'Online' ? 'ssmux-chip-ok' : 'ssmux-chip-warn'">{{ ping }}</span>
-          <span v-for="tag in tags" class="ssmux-chip ssmux-chip-tag">{{ tag }}</span>
+          <span v-if="instance_id !== name" class="ssmux-row-id">{{ instance_id }}</span>
+          <span v-if="platform" class="ssmux-chip" :title="platform">{{ platform }}</span>
+          <span v-if="state" class="ssmux-chip" :title="state" :class="state === 'running' ? 'ssmux-chip-ok' : 'ssmux-chip-off'">{{ state }}</span>
+          <span v-if="ping" class="ssmux-chip" :title="ping" :class="ping === 'Online' ? 'ssmux-chip-ok' : 'ssmux-chip-warn'">{{ ping }}</span>
+          <span v-for="tag in tags" class="ssmux-chip ssmux-chip-tag" :title="tag">{{ tag }}</span>
         </span>
       </span>
     </div>`,

@@ -39,6 +39,10 @@ TERMINAL_OPTIONS: dict[str, Any] = {
     "cursorBlink": True,
     "scrollback": 10000,
     "fontSize": 14,
+    # xterm.js draws each row in a box of fontSize x lineHeight and clips what falls outside; at 1.0 the
+    # underscore of common monospace fonts (DejaVu Sans Mono) sits below that box at 1x pixel density and
+    # vanishes (``x86_64`` read ``x86 64``). 1.2 leaves room for descenders.
+    "lineHeight": 1.2,
     "fontFamily": "Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
     "theme": {"background": "#1e1e1e"},
     "allowProposedApi": True,

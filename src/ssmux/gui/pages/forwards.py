@@ -1,19 +1,28 @@
 """The port forwarding page: start a forward (target, local port, remote port, optional remote host), see
-its connections and the lines the plugin would print, stop it."""
+its connections and the lines the plugin would print, stop it.
+
+The target is an instance id or a name, matched as the CLI's ``forward`` matches it
+(:func:`ssmux.sessions.resolve_target.lookup`): one match is used, several are listed under the form to
+pick from, none is refused with the closest names.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, run, ui
 
 from ssmux.core import validation
 from ssmux.errors import InvalidValue, SsmuxError
+from ssmux.gui.components.connect_dialog import target_text_error
 from ssmux.gui.components.dialogs import show_error, value_text
 from ssmux.gui.forwards import ForwardSpec, RunningForward
 from ssmux.gui.layout import frame
 from ssmux.gui.services import Services
 from ssmux.sessions.launch import ForwardState
+from ssmux.sessions.resolve_target import candidate_label, lookup, unknown_target_message
 
 _STATE_COLORS = {
     ForwardState.STARTING: "warning",
@@ -53,9 +62,9 @@ class ForwardsPage:
             with ui.card().classes("w-full"):
                 ui.label("New port forward").classes("text-lg font-medium")
                 with ui.grid(columns=3).classes("w-full gap-x-4"):
-                    self.target = ui.input("Instance ID", placeholder="i-0123456789abcdef0").mark(
-                        "forward-target"
-                    )
+                    self.target = ui.input(
+                        "Instance ID or name", placeholder="i-0123456789abcdef0 or web-1"
+                    ).mark("forward-target")
                     self.aws_profile = ui.input("AWS profile (optional)").mark("forward-aws-profile")
                     self.region = ui.input("Region (optional)").mark("forward-region")
                     self.local_port = ui.input("Local port (0: any free)", value="0").mark(
@@ -65,6 +74,7 @@ class ForwardsPage:
                     self.remote_host = ui.input("Remote host (optional, e.g. a database)").mark(
                         "forward-remote-host"
                     )
+                self.choices = ui.column().classes("w-full gap-1").mark("forward-choices")
                 with ui.row().classes("w-full justify-end"):
                     ui.button("Start", icon="play_arrow", on_click=self.start).mark("forward-start")
             self.list = ui.column().classes("w-full gap-2").mark("forward-list")
@@ -99,26 +109,68 @@ class ForwardsPage:
         return value
 
     def start(self) -> None:
+        # Synchronous up to the lookup: every field's message shows at once, before any I/O.
+        self.choices.clear()
         values = [
-            self._field(self.target, validation.validate_instance_id),
             self._field(self.aws_profile, validation.validate_aws_profile_name, optional=True),
             self._field(self.region, validation.validate_region, optional=True),
             self._field(self.local_port, lambda t: parse_port(t, "local port", allow_zero=True)),
             self._field(self.remote_port, lambda t: parse_port(t, "remote port")),
             self._field(self.remote_host, validate_host, optional=True),
         ]
-        if any(value is None for value in values):
+        text = value_text(self.target)
+        problem = target_text_error(text)
+        show_error(self.target, problem)
+        if problem is not None or any(value is None for value in values):
             return
-        instance_id, aws_profile, region, local_port, remote_port, remote_host = values
+        aws_profile, region, local_port, remote_port, remote_host = values
         spec = ForwardSpec(
-            instance_id=str(instance_id),
+            instance_id=text,
             local_port=int(local_port),  # type: ignore[call-overload]
             remote_port=int(remote_port),  # type: ignore[call-overload]
             remote_host=str(remote_host) or None,
             aws_profile=str(aws_profile) or None,
             region=str(region) or None,
         )
-        self.services.forwards.start(spec)
+        background_tasks.create(self._find(text, spec), name="ssmux-forward-lookup")
+
+    async def _find(self, text: str, spec: ForwardSpec) -> None:
+        """Look the target up as the CLI does: start its forward, list candidates, or say what is wrong."""
+        try:
+            match = await run.io_bound(lookup, text, aws_profile=spec.aws_profile, region=spec.region)
+        except SsmuxError as error:
+            show_error(self.target, str(error))
+            return
+        if match is None:  # the app is shutting down
+            return
+        if not match.targets:
+            message = unknown_target_message(text, match.suggestions)
+            show_error(self.target, message)
+            if message is None:  # an instance id no pair knows: used as typed
+                self.services.forwards.start(spec)
+            return
+        specs = [_spec_for(spec, found) for found in match.targets]
+        if len(specs) == 1:
+            self.services.forwards.start(specs[0])
+            return
+        self._show_choices(match.targets, specs)
+
+    def _show_choices(self, found: Any, specs: list[ForwardSpec]) -> None:
+        """List the candidates of an ambiguous target under the form; clicking one starts its forward."""
+
+        def choose(spec: ForwardSpec) -> None:
+            self.choices.clear()
+            self.services.forwards.start(spec)
+
+        self.choices.clear()
+        with self.choices:
+            ui.label(f"{len(specs)} targets match: choose one").classes("text-sm").mark(
+                "forward-choices-title"
+            )
+            for index, (target, spec) in enumerate(zip(found, specs, strict=True)):
+                ui.button(candidate_label(target), on_click=lambda s=spec: choose(s)).props(
+                    "flat dense no-caps align=left"
+                ).classes("w-full font-mono text-xs").mark(f"forward-choice forward-choice-{index}")
 
     def render(self) -> None:
         self.list.clear()
@@ -153,6 +205,17 @@ class ForwardsPage:
                 ui.label("\n".join(list(forward.lines)[-6:])).classes(
                     "text-xs font-mono whitespace-pre-wrap"
                 ).mark(f"forward-lines-{forward.id}")
+
+
+def _spec_for(spec: ForwardSpec, found: Any) -> ForwardSpec:
+    """``spec`` aimed at a matched target; a profile or region typed in the form wins over its own."""
+    return replace(
+        spec,
+        instance_id=found.instance_id,
+        aws_profile=spec.aws_profile or found.aws_profile,
+        region=spec.region or found.region,
+        name=found.short_name if found.short_name != found.instance_id else None,
+    )
 
 
 def create(services: Services) -> None:

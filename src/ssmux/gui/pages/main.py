@@ -26,6 +26,49 @@ document.addEventListener('keydown', (e) => {
 </script>
 """
 
+# The splitter between the panel and the tabs. The width lives in a CSS variable, restored from the
+# browser's localStorage before the page draws (no jump) and saved when a drag (or an arrow key on the
+# focused splitter) ends; dragging never talks to the server.
+_SPLITTER = """
+<script>
+(() => {
+  const KEY = "ssmux.panelWidth";
+  const root = document.documentElement;
+  const set = (px) => root.style.setProperty("--ssmux-panel-width", Math.round(px) + "px");
+  const current = (handle) => handle.previousElementSibling.getBoundingClientRect().width;
+  const saved = parseInt(localStorage.getItem(KEY) || "", 10);
+  if (saved > 0) set(saved);
+  const save = (handle) => localStorage.setItem(KEY, String(Math.round(current(handle))));
+  document.addEventListener("pointerdown", (e) => {
+    const handle = e.target.closest && e.target.closest(".ssmux-splitter");
+    if (!handle || e.button !== 0) return;
+    e.preventDefault();
+    const start = current(handle) - e.clientX;  // the panel follows the pointer from where it grabbed
+    handle.setPointerCapture(e.pointerId);
+    handle.classList.add("ssmux-splitter-dragging");
+    const move = (ev) => set(start + ev.clientX);
+    const up = () => {
+      handle.removeEventListener("pointermove", move);
+      handle.removeEventListener("pointerup", up);
+      handle.removeEventListener("pointercancel", up);
+      handle.classList.remove("ssmux-splitter-dragging");
+      save(handle);  // the CSS limits apply: what is saved is the width shown
+    };
+    handle.addEventListener("pointermove", move);
+    handle.addEventListener("pointerup", up);
+    handle.addEventListener("pointercancel", up);
+  });
+  document.addEventListener("keydown", (e) => {
+    const handle = e.target.closest && e.target.closest(".ssmux-splitter");
+    if (!handle || (e.key !== "ArrowLeft" && e.key !== "ArrowRight")) return;
+    e.preventDefault();
+    set(current(handle) + (e.key === "ArrowLeft" ? -16 : 16));
+    requestAnimationFrame(() => save(handle));
+  });
+})();
+</script>
+"""
+
 
 def session_target(target: PanelTarget) -> SessionTarget:
     """What a panel row connects to: titled by the profile name, or a synced instance's Name tag (or id)."""
@@ -62,12 +105,16 @@ def create(services: Services) -> None:
                 return
             ui.notify(f"Opened {target.name} in a terminal window")
 
-        ui.add_head_html(_NEW_TAB_KEYS)
+        ui.add_head_html(_NEW_TAB_KEYS + _SPLITTER)
         ui.on("ssmux_new_tab", new_connection)
         ui.query(".nicegui-content").classes("h-[calc(100vh-3rem)] p-0")
-        with frame(services, "/"):
-            with ui.left_drawer(value=True, bordered=True).props("width=400 behavior=desktop").classes("p-2"):
+        with frame(services, "/"), ui.element("div").classes("ssmux-split"):
+            with ui.element("div").classes("ssmux-split-panel p-2").mark("panel-pane"):
                 ProfilePanel(services, on_connect=connect, on_external=external)
-            SessionTabs(services.sessions, on_new=new_connection)
+            ui.element("div").classes("ssmux-splitter").props(
+                'tabindex=0 role=separator aria-orientation=vertical title="Drag to resize the panel"'
+            ).mark("panel-splitter")
+            with ui.element("div").classes("ssmux-split-main"):
+                SessionTabs(services.sessions, on_new=new_connection, sync=services.sync)
             if not services.panel.loaded:
                 ui.timer(0.01, services.panel.reload, once=True)
