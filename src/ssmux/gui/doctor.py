@@ -20,6 +20,7 @@ from ssmux.errors import SsmuxError
 
 if TYPE_CHECKING:
     from ssmux.core.aws import AwsClients
+    from ssmux.core.models import Settings
 
 Level = Literal["ok", "note", "problem"]
 VERSION_TIMEOUT = 10.0
@@ -53,13 +54,13 @@ def _version(executable: str, *args: str) -> str:
     return text[0] if text else "(no version printed)"
 
 
-def check_tools(settings: object) -> list[Finding]:
+def check_tools(settings: Settings) -> list[Finding]:
     """The aws CLI, the plugin and the backend ``auto`` picks."""
     from ssmux.sessions.backends import AWS_NAME, PLUGIN_NAME, choose, find_executable
 
     findings = []
     try:
-        aws = find_executable(AWS_NAME, getattr(settings, "aws_path", ""), "aws_path")
+        aws = find_executable(AWS_NAME, settings.aws_path, "aws_path")
     except SsmuxError as error:
         findings.append(Finding("aws CLI", "problem", str(error), "fix or clear the aws_path setting"))
         aws = None
@@ -76,7 +77,7 @@ def check_tools(settings: object) -> list[Finding]:
                 )
             )
     try:
-        plugin = find_executable(PLUGIN_NAME, getattr(settings, "plugin_path", ""), "plugin_path")
+        plugin = find_executable(PLUGIN_NAME, settings.plugin_path, "plugin_path")
     except SsmuxError as error:
         findings.append(Finding("session-manager-plugin", "problem", str(error), "fix or clear plugin_path"))
         plugin = None
@@ -101,7 +102,7 @@ def check_tools(settings: object) -> list[Finding]:
     except SsmuxError as error:
         findings.append(Finding("backend", "problem", str(error), "choose another backend in the settings"))
     else:
-        detail = f"auto uses {auto.backend.value}; the setting '{getattr(settings, 'backend', 'auto')}' uses "
+        detail = f"auto uses {auto.backend.value}; the setting '{settings.backend}' uses "
         findings.append(Finding("backend", "ok", detail + chosen.backend.value))
     return findings
 
@@ -175,12 +176,12 @@ def run_doctor(clients: AwsClients) -> list[Finding]:
     from ssmux.core.awsconfig import list_aws_profiles
 
     findings = check_files()
-    try:
-        settings: object = store.load_settings()
-    except SsmuxError:
-        from ssmux.core.models import Settings
+    from ssmux.core.models import Settings
 
-        settings = Settings()
+    try:
+        settings = store.load_settings()
+    except SsmuxError:
+        settings = Settings()  # the file's problem is a finding of check_files; the tools use the defaults
     findings += check_tools(settings)
     try:
         profiles = list_aws_profiles()

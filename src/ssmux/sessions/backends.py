@@ -29,9 +29,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssmux.errors import BackendUnavailable, InvalidValue
+
+if TYPE_CHECKING:
+    from ssmux.core.models import Settings
 
 PLUGIN_NAME = "session-manager-plugin"
 AWS_NAME = "aws"
@@ -128,7 +131,7 @@ def find_executable(name: str, configured: str = "", setting: str = "") -> str |
     return shutil.which(name)
 
 
-def choose(requested: str | None, settings: Any, request: SessionRequest | None = None) -> Choice:
+def choose(requested: str | None, settings: Settings, request: SessionRequest | None = None) -> Choice:
     """Pick the backend: ``requested`` (``--backend``) if given, else the ``backend`` setting.
 
     Args:

@@ -24,9 +24,15 @@ import asyncio
 import contextlib
 import os
 import sys
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ssmux.protocol.smux import KEEPALIVE_INTERVAL
+
+if TYPE_CHECKING:
+    from ssmux.protocol.events import ClientEvent
+    from ssmux.protocol.smux import SmuxSession
+    from ssmux.sessions.native import NativeSession
 
 #: Local reads per connection; the session cuts them into 1024-byte messages.
 READ_SIZE = 32768
@@ -71,8 +77,21 @@ def listen_failure(where: str, error: OSError) -> str:
     return f"cannot listen on {where}: {reason}: choose another local port (0: any free port)"
 
 
+class LineSink(Protocol):
+    """Where the plugin-style lines go: a text file (stdout) or the app's forward."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 def port_frontend(
-    session: Any, properties: Any, *, bind: str = "127.0.0.1", local_port: int | None = None, out: Any = None
+    session: NativeSession,
+    properties: Mapping[str, Any],
+    *,
+    bind: str = "127.0.0.1",
+    local_port: int | None = None,
+    out: LineSink | None = None,
 ) -> PortFrontend:
     """The local end of a Port session, not started yet: the one place a :class:`PortFrontend` is made.
 
@@ -95,12 +114,12 @@ class PortFrontend:
 
     def __init__(
         self,
-        session: Any,
+        session: NativeSession,
         properties: dict[str, Any],
         *,
         bind: str = "127.0.0.1",
         local_port: int | None = None,
-        out: Any = None,
+        out: LineSink | None = None,
     ) -> None:
         self.session = session
         self.properties = properties
@@ -115,15 +134,21 @@ class PortFrontend:
         self._server: asyncio.AbstractServer | None = None
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._smux: Any = None
+        self._smux_session: SmuxSession | None = None  # made when the agent speaks smux
         self._basic_lock = asyncio.Lock()
         self._basic_writer: asyncio.StreamWriter | None = None
         self._resumed = asyncio.Event()
         self._resumed.set()
-        self._stop_stdin: Any = None
+        self._stop_stdin: Callable[[], None] | None = None
         self.error: BaseException | None = None
         #: The command's exit status when the forward failed here (the listener could not open), else None.
         self.exit_code: int | None = None
+
+    @property
+    def _smux(self) -> SmuxSession:
+        """The smux session of a multiplexed forward (only smux mode reaches the code that uses it)."""
+        assert self._smux_session is not None, "smux mode starts its SmuxSession first"
+        return self._smux_session
 
     @property
     def open_connections(self) -> int:
@@ -137,7 +162,7 @@ class PortFrontend:
         if self.mode == "mux":
             from ssmux.protocol.smux import SmuxSession
 
-            self._smux = SmuxSession(client=True)
+            self._smux_session = SmuxSession(client=True)
             if self.session.client.smux_keepalive:
                 self._spawn(self._keepalive())
         if self.mode == "basic":
@@ -178,7 +203,7 @@ class PortFrontend:
 
     # ---------------------------------------------------------------------------------- events
 
-    def handle(self, event: Any) -> None:
+    def handle(self, event: ClientEvent) -> None:
         """Take one event of the session."""
         from ssmux.protocol.client import FlagReceived, Output, PublicationPaused, PublicationStarted
         from ssmux.protocol.messages import PortFlag
@@ -340,7 +365,7 @@ class PortFrontend:
 
     # ------------------------------------------------------------------------------------ helpers
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = self._loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

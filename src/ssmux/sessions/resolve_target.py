@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ssmux.core.validation import is_instance_id
 from ssmux.errors import ExitStatus, InvalidValue, NotFound, SsmuxError
 
 if TYPE_CHECKING:
-    from ssmux.sync.targets import TargetMatch
+    from ssmux.core.models import Settings
+    from ssmux.sync.targets import Target, TargetMatch
 
 MAX_LISTED = 8
 
@@ -52,7 +53,7 @@ class ResolvedTarget:
     problem: str | None = None
 
 
-def candidate_label(target: Any) -> str:
+def candidate_label(target: Target) -> str:
     """One line describing a candidate target (picker entry, ambiguity error)."""
     where = target.group or "/".join(part for part in (target.aws_profile, target.region) if part) or "-"
     status = " ".join(part for part in (target.state, target.ping_status) if part)
@@ -67,8 +68,8 @@ def resolve_target(
     region: str | None = None,
     interactive: bool = False,
     pick: Callable[[Sequence[str]], int | None] | None = None,
-    targets: Sequence[Any] | None = None,
-    settings: Any = None,
+    targets: Sequence[Target] | None = None,
+    settings: Settings | None = None,
 ) -> ResolvedTarget:
     """Resolve TARGET ``text``; ``aws_profile``/``region`` (command-line options) win when given.
 
@@ -113,7 +114,7 @@ def resolve_target(
     )
 
 
-def _label(target: Any) -> str:
+def _label(target: Target) -> str:
     name: str = target.short_name
     return name if name == target.instance_id else f"{name} ({target.instance_id})"
 
@@ -123,7 +124,7 @@ def lookup(
     *,
     aws_profile: str | None = None,
     region: str | None = None,
-    targets: Sequence[Any] | None = None,
+    targets: Sequence[Target] | None = None,
 ) -> TargetMatch:
     """What ``text`` names, as ``ssmux ls`` finds it: the one matching of the CLI and the app.
 
@@ -169,7 +170,7 @@ def unknown_target_message(text: str, suggestions: Sequence[str]) -> str | None:
     )
 
 
-def _preferred(targets: Sequence[Any], aws_profile: str | None, region: str | None) -> Sequence[Any]:
+def _preferred(targets: Sequence[Target], aws_profile: str | None, region: str | None) -> Sequence[Target]:
     """The targets of ``--aws-profile``/``--region`` when some are; else all (the options then override)."""
     if aws_profile is None and region is None:
         return targets
@@ -182,7 +183,9 @@ def _preferred(targets: Sequence[Any], aws_profile: str | None, region: str | No
     return kept or targets
 
 
-def _ask(wanted: str, matches: Sequence[Any], interactive: bool, pick: Any) -> int:
+def _ask(
+    wanted: str, matches: Sequence[Target], interactive: bool, pick: Callable[[list[str]], int | None] | None
+) -> int:
     """The index of the candidate chosen in the picker; without a terminal, the error that lists them."""
     labels = [candidate_label(target) for target in matches]
     if not interactive:
@@ -202,7 +205,7 @@ def _ask(wanted: str, matches: Sequence[Any], interactive: bool, pick: Any) -> i
 
 
 def _unknown_instance(
-    instance_id: str, aws_profile: str | None, region: str | None, settings: Any
+    instance_id: str, aws_profile: str | None, region: str | None, settings: Settings | None
 ) -> ResolvedTarget:
     """An instance id no synced pair knows: tried with the options, else the settings' defaults, else the
     AWS profile's own region (:func:`unknown_instance_note` says which when the session fails)."""

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from nicegui import background_tasks, run, ui
+from nicegui import background_tasks, events, run, ui
 
 from ssmux.errors import SsmuxError
 from ssmux.gui.components.dialogs import confirm
@@ -246,15 +246,15 @@ class ProfilePanel:
         self.render()
 
     # Search and tags -----------------------------------------------------------------------------------
-    def _search_changed(self, event: Any) -> None:
+    def _search_changed(self, event: events.ValueChangeEventArguments[str | None]) -> None:
         self.query = event.value or ""
         self.render()
 
-    def _tags_changed(self, event: Any) -> None:
+    def _tags_changed(self, event: events.ValueChangeEventArguments[list[str] | None]) -> None:
         self.tags = list(event.value or [])
         self.render()
 
-    def _mode_changed(self, event: Any) -> None:
+    def _mode_changed(self, event: events.ValueChangeEventArguments[str]) -> None:
         self.mode = "all" if event.value == "all" else "any"
         self.render()
 
@@ -290,7 +290,7 @@ class ProfilePanel:
         index = self.rows.index(current) if current is not None else (-1 if step > 0 else len(self.rows))
         self.select(self.rows[max(0, min(len(self.rows) - 1, index + step))])
 
-    def _search_key(self, event: Any) -> None:
+    def _search_key(self, event: events.GenericEventArguments) -> None:
         key = event.args
         if key in ("ArrowDown", "ArrowUp"):
             self.move(1 if key == "ArrowDown" else -1)
@@ -300,7 +300,7 @@ class ProfilePanel:
                 self.select(self.rows[0])
             self._key("Enter")
 
-    def _list_key(self, event: Any) -> None:
+    def _list_key(self, event: events.GenericEventArguments) -> None:
         self._key(str(event.args))
 
     def _key(self, key: str) -> None:
