@@ -28,7 +28,7 @@ LAYERS: dict[str, str] = {
     "ssmux.wswrite": "base",
     "ssmux.protocol": "protocol",
     "ssmux.core": "core",
-    "ssmux.sso": "sso",
+    "ssmux.sso": "core",  # IAM Identity Center identity: core/aws.py signs with its role credentials
     "ssmux.sync": "sync",
     "ssmux.sessions": "sessions",
     "ssmux.emulator": "emulator",
@@ -42,12 +42,11 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "base": frozenset(),
     "protocol": frozenset(),  # sans-I/O: not even ssmux.errors (it has its own protocol.errors)
     "core": frozenset({"base"}),
-    "sso": frozenset({"base", "core"}),
     "sync": frozenset({"base", "core"}),
     "sessions": frozenset({"base", "protocol", "core", "sync"}),
     "emulator": frozenset({"base", "protocol", "core"}),
-    "gui": frozenset({"base", "protocol", "core", "sso", "sync", "sessions"}),
-    "cli": frozenset({"base", "protocol", "core", "sso", "sync", "sessions", "emulator", "gui"}),
+    "gui": frozenset({"base", "protocol", "core", "sync", "sessions"}),
+    "cli": frozenset({"base", "protocol", "core", "sync", "sessions", "emulator", "gui"}),
 }
 
 #: Layer -> single modules of another layer it may import besides (exceptions named in the note).

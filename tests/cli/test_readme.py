@@ -122,6 +122,8 @@ def user_env(emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
         "HOME": str(home),
         "SSMUX_HOME": str(tmp_path / "ssmux-home"),
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        # A browser whose user allows what it is shown: `ssmux sso login` signs in through it.
+        "BROWSER": f"{sys.executable} {Path(__file__).parents[1] / 'support' / 'fetch_url.py'} %s",
     }
 
 

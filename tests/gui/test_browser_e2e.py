@@ -138,16 +138,30 @@ def dev_id(name: str) -> str:
 
 def expected_counts() -> Counter[str]:
     """Rows per group after a sync: every instance by pair (stopped ones are synced too), minus those the demo
-    saved as profiles."""
-    from ssmux.cli.demo import DEMO_PROFILES
+    saved as profiles; the pairs the demo's sign-in discovered are named after their profile."""
+    from ssmux.cli.demo import DEMO_DISCOVERED, DEMO_PROFILES, DEMO_SYNCED_ROLE
     from ssmux.emulator.scenario import load_scenario
 
+    scenario = load_scenario("demo")
+    assert scenario.sso is not None
+    account_names = {account_id: name for account_id, name, _ in scenario.sso.accounts}
     saved = {(instance, profile) for _, instance, profile, _ in DEMO_PROFILES}
-    counts = Counter(
-        f"{i.profile}/{i.region}" for i in load_scenario("demo").instances if (i.name, i.profile) not in saved
-    )
+    counts: Counter[str] = Counter()
+    for i in scenario.instances:
+        if (i.name, i.profile) in saved:
+            continue
+        account = account_names[i.account_id]
+        if (account, i.region) in DEMO_DISCOVERED:
+            counts[f"{scenario.sso.session}-{account}-{DEMO_SYNCED_ROLE}/{i.region}"] += 1
+        else:
+            counts[f"{i.profile}/{i.region}"] += 1
     counts["favourites"] = len(DEMO_PROFILES)
     return counts
+
+
+def expected_pairs() -> int:
+    """The demo's pairs: one per (profile, region) of its instances, and one per discovered account."""
+    return len([group for group in expected_counts() if "/" in group])
 
 
 def test_demo_in_chromium(demo: Demo) -> None:
@@ -173,7 +187,7 @@ def test_demo_in_chromium(demo: Demo) -> None:
             for group, count in expected_counts().items():
                 header = page.locator(".ssmux-group-header", has_text=group)
                 header.get_by_text(f"({count})", exact=True).wait_for()
-            page.get_by_text("synced 4 pairs").wait_for()
+            page.get_by_text(f"synced {expected_pairs()} pairs").wait_for()
 
             # The connect dialog opens from the keyboard (Alt+T: browsers keep Ctrl+T for themselves).
             page.keyboard.press("Alt+t")

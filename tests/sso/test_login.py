@@ -7,7 +7,10 @@ token cache is read back by botocore's own token provider, as ``aws`` and every 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +29,7 @@ from botocore.config import Config
 
 from ssmux.emulator.sso import IdentityCenter, RoleGrant, SsoAccount, SsoDirectory
 from ssmux.errors import AwsError
-from ssmux.sso.login import Authorization, DeviceLogin, LoginExpired, SsoTarget, refreshed
+from ssmux.sso.login import Authorization, CodeLogin, DeviceLogin, LoginExpired, SsoTarget, refreshed
 from ssmux.sso.tokens import TokenCache, token_key
 
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -236,3 +239,82 @@ def test_the_registration_is_reused(center: Center, tmp_path: Path) -> None:
     second = DeviceLogin(center.client("sso-oidc"), SESSION, cache)
     second.login(lambda a: None)
     assert first.registration is not None and second.registration == first.registration
+
+
+def browse(url: str) -> None:
+    """The user's browser: opens the page and follows where it sends it (in the background, as a browser)."""
+    threading.Thread(target=httpx.get, args=(url,), kwargs={"follow_redirects": True}, daemon=True).start()
+
+
+def test_the_code_flow_signs_in_through_the_loopback_redirect(center: Center, tmp_path: Path) -> None:
+    """Authorization code with PKCE: the page sends the browser back to ssmux's 127.0.0.1 server with a
+    code; the token is the CLI's, and the registration is kept as one for the code flow."""
+    cache = TokenCache(tmp_path)
+    opened: list[str] = []
+
+    def open_page(url: str) -> None:
+        opened.append(url)
+        browse(url)
+
+    token = CodeLogin(center.client("sso-oidc"), SESSION, cache).login(open_page)
+    assert opened and opened[0].startswith(center.url + "/authorize?response_type=code&client_id=")
+    assert "code_challenge_method=S256" in opened[0] and "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in opened[0]
+    cached = cache.token(START_URL, "corp")
+    assert cached is not None and cached.access_token == token.access_token and token.refresh_token
+    again = CodeLogin(center.client("sso-oidc"), SESSION, cache)
+    again.login(browse)
+    assert again.registration is not None and again.registration.for_code_flow
+    assert again.registration.client_id == cached.client_id  # the registration is reused
+
+
+def test_the_code_flow_waits_for_allow_on_the_page(manual_center: Center, tmp_path: Path) -> None:
+    def allow(url: str) -> None:
+        def click() -> None:
+            page = httpx.get(url)
+            assert "Allow access" in page.text
+            fields = dict(re.findall(r"name='([^']+)' value='([^']*)'", page.text))
+            httpx.post(url.split("?")[0], data=fields, follow_redirects=True)
+
+        threading.Thread(target=click, daemon=True).start()
+
+    token = CodeLogin(manual_center.client("sso-oidc"), SESSION, TokenCache(tmp_path)).login(allow)
+    assert token.access_token
+
+
+def test_the_code_flow_gives_up_when_the_browser_never_comes_back(center: Center, tmp_path: Path) -> None:
+    login = CodeLogin(center.client("sso-oidc"), SESSION, TokenCache(tmp_path), timeout=0.5)
+    with pytest.raises(LoginExpired, match=r"did not come back .*ssmux sso login --sso-session corp"):
+        login.login(lambda url: None)
+
+
+def test_codes_are_checked_like_pkce_asks(center: Center) -> None:
+    """A code is good once, for the registered redirect, with the verifier of its challenge only."""
+    oidc = center.client("sso-oidc")
+    client = oidc.register_client(
+        clientName="t", clientType="public", grantTypes=["authorization_code", "refresh_token"],
+        redirectUris=["http://127.0.0.1/oauth/callback"], issuerUrl=START_URL, scopes=["sso:account:access"],
+    )  # fmt: skip
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    redirect = "http://127.0.0.1:4567/oauth/callback"
+
+    def authorize(redirect_uri: str = redirect) -> httpx.Response:
+        query = {
+            "response_type": "code", "client_id": client["clientId"], "redirect_uri": redirect_uri,
+            "state": "s", "code_challenge_method": "S256", "code_challenge": challenge,
+            "scopes": "sso:account:access",
+        }  # fmt: skip
+        return httpx.get(center.url + "/authorize", params=query)
+
+    assert authorize("http://evil.example/oauth/callback").status_code == 400
+    location = authorize().headers["location"]
+    assert location.startswith(redirect + "?code=") and location.endswith("&state=s")
+    code = location.split("code=")[1].split("&")[0]
+    secret = client["clientSecret"]
+    grant = {"clientId": client["clientId"], "clientSecret": secret, "grantType": "authorization_code"}
+    with pytest.raises(oidc.exceptions.InvalidGrantException):
+        oidc.create_token(**grant, code=code, redirectUri=redirect, codeVerifier="w" * 64)
+    with pytest.raises(oidc.exceptions.InvalidGrantException):  # that attempt used the code up
+        oidc.create_token(**grant, code=code, redirectUri=redirect, codeVerifier=verifier)
+    code = authorize().headers["location"].split("code=")[1].split("&")[0]
+    assert oidc.create_token(**grant, code=code, redirectUri=redirect, codeVerifier=verifier)["accessToken"]

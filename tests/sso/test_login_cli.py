@@ -154,3 +154,64 @@ def test_discover_before_signing_in_names_the_command(organization: RunningEmula
     line = result.stderr.strip()
     assert line.startswith("ssmux: error: not signed in to IAM Identity Center at https://")
     assert line.endswith("run 'ssmux sso login --sso-session corp'") and "\n" not in line
+
+
+def test_sign_in_in_the_browser_with_the_code_flow(organization: RunningEmulator, tmp_path: Path) -> None:
+    """With a browser here, an sso-session signs in with the authorization code: the browser (a stand-in
+    that follows the page's redirects, as a user who allows it) brings the code back to ssmux."""
+    home = tmp_path / "home"
+    home.mkdir()
+    browser = f"{sys.executable} {Path(__file__).parents[1] / 'support' / 'fetch_url.py'} %s"
+    env = {**os.environ, **organization.env(), "HOME": str(home), "BROWSER": browser}
+    login = run([sys.executable, "-m", "ssmux", "sso", "login"], env)
+    assert login.returncode == 0, login.stderr
+    assert "Sign in in the browser" in login.stderr and "/authorize?response_type=code" in login.stderr
+    registration = [json.loads(p.read_text()) for p in (home / ".aws" / "sso" / "cache").glob("*.json")]
+    assert any(r.get("grantTypes") == ["authorization_code", "refresh_token"] for r in registration)
+    aws = [
+        sys.executable,
+        "-m",
+        "awscli",
+        "sts",
+        "get-caller-identity",
+        "--profile",
+        "sso",
+        "--output",
+        "json",
+    ]
+    identity = run(aws, env)
+    assert identity.returncode == 0, identity.stderr
+    assert json.loads(identity.stdout)["Account"] == "111111111111"
+
+
+def test_pairs_that_sign_as_their_role_need_no_aws_profile(
+    organization: RunningEmulator, tmp_path: Path
+) -> None:
+    """--add-pairs without --write-aws-config: each pair signs with its role's credentials from the portal
+    (sso:SESSION/ACCOUNT/ROLE), the AWS config stays as it was, and the sync reaches the accounts."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = tmp_path / "config"
+    config.write_text(organization.aws_config_file.read_text())
+    before = config.read_bytes()
+    env = {
+        **os.environ, **organization.env(), "AWS_CONFIG_FILE": str(config), "HOME": str(home),
+        "SSMUX_HOME": str(tmp_path / "ssmux"),
+    }  # fmt: skip
+    ssmux = [sys.executable, "-m", "ssmux"]
+    assert run([*ssmux, "sso", "login", "--no-browser"], env).returncode == 0
+    added = run(
+        [*ssmux, "sso", "discover", "--role", "ReadOnly*", "--region", "eu-central-1", "--add-pairs"], env
+    )
+    assert added.returncode == 0, added.stderr
+    assert config.read_bytes() == before
+    pairs = {
+        (p["aws_profile"], p["region"]) for p in json.loads(run([*ssmux, "pair", "ls", "--json"], env).stdout)
+    }
+    assert pairs == {
+        ("sso:corp/111111111111/ReadOnlyAccess", "eu-central-1"),
+        ("sso:corp/222222222222/ReadOnlyAccess", "eu-central-1"),
+    }
+    synced = run([*ssmux, "sync"], env)
+    assert synced.returncode == 0, synced.stderr + synced.stdout
+    assert "web" in {item["name"] for item in json.loads(run([*ssmux, "ls", "--json"], env).stdout)}

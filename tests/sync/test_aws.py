@@ -48,8 +48,8 @@ def test_expired_sso_login_says_run_aws_sso_login(
     outcome = fetch_pair("corp", "eu-west-1", clients=aws_clients)
     assert (outcome.status, outcome.error_code) == ("error", "SSOTokenExpired")
     assert (
-        outcome.error_message
-        == "AWS profile 'corp': SSO token expired or missing: run aws sso login --profile corp"
+        outcome.error_message == "AWS profile 'corp': SSO token expired or missing: run ssmux sso login "
+        "(or aws sso login --profile corp)"
     )
 
 

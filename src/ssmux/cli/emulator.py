@@ -23,7 +23,11 @@ import click
     "--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="API port; 0 picks one."
 )
 @click.option(
-    "--scenario", default="demo", show_default=True, metavar="demo|FILE", help="Accounts and instances."
+    "--scenario",
+    default="demo",
+    show_default=True,
+    metavar="demo|organization|FILE",
+    help="Accounts and instances.",
 )
 @click.option(
     "--aws-config-dir",

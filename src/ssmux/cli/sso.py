@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import webbrowser
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -40,35 +38,54 @@ def sign_in_options(function: F) -> F:
 @sso.command("login")
 @sign_in_options
 @click.option("--no-browser", is_flag=True, help="Print the sign-in page and code; do not open a browser.")
+@click.option("--use-device-code", is_flag=True, help="Sign in with a code, e.g. on another device.")
 def login_command(
-    session_name: str | None, start_url: str | None, sso_region: str | None, no_browser: bool
+    session_name: str | None,
+    start_url: str | None,
+    sso_region: str | None,
+    no_browser: bool,
+    use_device_code: bool,
 ) -> None:
-    """Sign in with the device flow; the token goes where the aws CLI keeps it (~/.aws/sso/cache)."""
+    """Sign in; the token goes where the aws CLI keeps it (~/.aws/sso/cache).
+
+    An sso-session signs in in this machine's browser (authorization code with PKCE, as the aws CLI does);
+    with --use-device-code or --no-browser, with no browser here, or for a bare start URL, you confirm a
+    code on a page you can open anywhere.
+    """
+    from ssmux.cli.ui import browser_available
     from ssmux.core.aws import AwsClients
     from ssmux.core.validation import validate_region
-    from ssmux.sso.login import Authorization, DeviceLogin, resolve_target
+    from ssmux.sso.login import Authorization, CodeLogin, DeviceLogin, resolve_target
 
     if sso_region is not None:
         validate_region(sso_region)
     target, aws_profile = resolve_target(session_name=session_name, start_url=start_url, region=sso_region)
     oidc = AwsClients().unsigned_client("sso-oidc", aws_profile, target.region)
+    if target.session_name and not (use_device_code or no_browser) and browser_available():
+        token = CodeLogin(oidc, target).login(_open_sign_in_page)
+    else:
 
-    def show(authorization: Authorization) -> None:
-        # stderr: stdout stays for what the command reports.
-        print(
-            f"Sign in at {authorization.verification_uri_complete}\n"
-            f"and check that the page shows the code {authorization.user_code}.",
-            file=sys.stderr,
-            flush=True,
-        )
-        if not no_browser and not webbrowser.open(authorization.verification_uri_complete):
-            print(
-                "(no browser could be opened: open the address above yourself)", file=sys.stderr, flush=True
+        def show(authorization: Authorization) -> None:
+            # stderr: stdout stays for what the command reports.
+            click.echo(
+                f"Sign in at {authorization.verification_uri_complete}\n"
+                f"and check that the page shows the code {authorization.user_code}.",
+                err=True,
             )
+            if not no_browser and not webbrowser.open(authorization.verification_uri_complete):
+                click.echo("(no browser could be opened: open the address above yourself)", err=True)
 
-    token = DeviceLogin(oidc, target).login(show)
+        token = DeviceLogin(oidc, target).login(show)
     until = token.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     print_lines([f"signed in to {target.start_url}; the sign-in is valid until {until}"])
+
+
+def _open_sign_in_page(url: str) -> None:
+    click.echo(
+        "Sign in in the browser that opened; if none did, open this address on this machine:\n" + url,
+        err=True,
+    )
+    webbrowser.open(url)
 
 
 @sso.command("discover")
@@ -83,7 +100,7 @@ def login_command(
 @click.option(
     "--region", "regions", multiple=True, metavar="REGION", help="Regions to sync (with --add-pairs)."
 )
-@click.option("--add-pairs", is_flag=True, help="Add a sync pair per written profile and --region.")
+@click.option("--add-pairs", is_flag=True, help="Add a sync pair per chosen role and --region.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with stable field names.")
 def discover_command(
     session_name: str | None,
@@ -96,7 +113,12 @@ def discover_command(
     add_pairs: bool,
     as_json: bool,
 ) -> None:
-    """List every account and role you can reach; optionally write AWS CLI profiles and sync pairs."""
+    """List every account and role you can reach; optionally add sync pairs and AWS CLI profiles for them.
+
+    --add-pairs adds a pair per chosen role and --region that signs as the role itself
+    (sso:SESSION/ACCOUNT/ROLE); with --write-aws-config the roles become AWS CLI profiles in a marked block
+    of the AWS config, and the pairs use those.
+    """
     from ssmux.cli.output import print_json, print_text_table
     from ssmux.core.aws import AwsClients
     from ssmux.core.validation import validate_region
@@ -105,8 +127,8 @@ def discover_command(
     from ssmux.sso.login import resolve_target, usable_token
 
     regions = tuple(validate_region(region) for region in regions)
-    if add_pairs and not (write_aws_config and regions):
-        raise InvalidValue("--add-pairs needs --write-aws-config and at least one --region")
+    if add_pairs and not regions:
+        raise InvalidValue("--add-pairs needs at least one --region")
     if sso_region is not None:
         validate_region(sso_region)
     target, aws_profile = resolve_target(session_name=session_name, start_url=start_url, region=sso_region)
@@ -134,6 +156,15 @@ def discover_command(
             )
     if write_aws_config:
         _write_profiles(target.session_name, aws_profile, chosen, regions, add_pairs)
+    elif add_pairs:
+        from ssmux.sso.organization import add_role_pairs
+
+        added = add_role_pairs(target.session_name, chosen, regions)
+        click.echo(
+            f"sync pairs: {len(added)} added for {len(chosen)} roles x {len(regions)} regions, each "
+            "signing as its role (no AWS CLI profile written)",
+            err=True,
+        )
 
 
 def _write_profiles(
@@ -143,42 +174,12 @@ def _write_profiles(
     regions: tuple[str, ...],
     add_pairs: bool,
 ) -> None:
-    from dataclasses import replace
+    from ssmux.sso.organization import write_profiles
 
-    import botocore.session
-
-    from ssmux.core.models import Settings, SyncPair
-    from ssmux.core.store import update_settings
-    from ssmux.errors import InvalidValue
-    from ssmux.sso.config_block import write_block
-
-    if session_name is None:
-        raise InvalidValue(
-            "--write-aws-config needs an sso-session (profiles of a bare start URL cannot refresh)"
-        )
-    session = botocore.session.Session()
-    config_file = Path(session.get_config_variable("config_file")).expanduser()
-    # The sign-in profile's endpoint_url (an emulator, a VPC endpoint) applies to the profiles made from it.
-    settings = session.full_config.get("profiles", {}).get(aws_profile or "", {})
-    written = write_block(
-        config_file,
-        session_name,
-        chosen,
-        region=regions[0] if regions else None,
-        endpoint_url=settings.get("endpoint_url"),
-    )
-    click.echo(f"wrote {len(written.profiles)} profiles into {config_file}", err=True)
-    for name in written.skipped:
+    done = write_profiles(session_name, aws_profile, chosen, regions, add_pairs=add_pairs)
+    click.echo(f"wrote {len(done.written.profiles)} profiles into {done.config_file}", err=True)
+    for name in done.written.skipped:
         click.echo(f"ssmux: warning: profile {name} exists outside ssmux's block: left as it is", err=True)
-    if not add_pairs:
-        return
-    new = [SyncPair(name, region) for name in written.profiles for region in regions]
-
-    def change(current: Settings) -> Settings:
-        known = {pair.key for pair in current.sync_pairs}
-        return replace(current, sync_pairs=(*current.sync_pairs, *(p for p in new if p.key not in known)))
-
-    update_settings(change)
-    click.echo(
-        f"sync pairs: {len(new)} for {len(written.profiles)} profiles x {len(regions)} regions", err=True
-    )
+    if add_pairs:
+        profiles, pairs = len(done.written.profiles), len(done.pairs)
+        click.echo(f"sync pairs: {pairs} for {profiles} profiles x {len(regions)} regions", err=True)

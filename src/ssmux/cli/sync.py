@@ -1,11 +1,13 @@
 """``ssmux sync``: list the instances of every enabled (AWS CLI profile, region) pair into the cache.
 
 Pairs run concurrently (``--concurrency``, default 32, see :data:`ssmux.sync.engine.DEFAULT_CONCURRENCY`). On
-a terminal a live line per pair shows its progress on stderr while it runs and is cleared at the end. The
-result is said once: a table with one row per pair (its error too) on stdout, or ``--json``, then one
-summary line, on stdout when every pair synced and as the error line on stderr when some failed. Exit
-status: 0 when every pair synced, 1 when any failed (the others are still saved), 130 on Ctrl-C (pairs
-already done are kept).
+a terminal a live display on stderr shows the progress while the sync runs and is cleared at the end: a line
+per pair for a few pairs, one bar (pairs done, instances, errors) for many. The result is said once: a table
+with one row per pair (its error too) on stdout, or ``--json``; past :data:`TABLE_LIMIT` pairs the failures
+instead, grouped by what went wrong (one line for 212 pairs denied the same way; ``--per-pair`` or ``--json``
+lists every pair). Then one summary line, on stdout when every pair synced and as the error line on stderr
+when some failed. Exit status: 0 when every pair synced, 1 when any failed (the others are still saved), 130
+on Ctrl-C (pairs already done are kept).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from ssmux.errors import ExitStatus
 
 if TYPE_CHECKING:
     from ssmux.sync.engine import Progress, SyncEvent, SyncResult
+
+#: Up to this many pairs, the result is a table with a row per pair and the live display a line per pair.
+TABLE_LIMIT = 20
 
 
 def parse_pair(text: str) -> tuple[str, str]:
@@ -48,7 +53,8 @@ def parse_pair(text: str) -> tuple[str, str]:
     help="Pairs synced at the same time.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
+@click.option("--per-pair", is_flag=True, help=f"A row per pair even past {TABLE_LIMIT} pairs.")
+def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool, per_pair: bool) -> None:
     """Sync EC2 instances and SSM managed nodes of the sync pairs into the local cache.
 
     Instances are listed with EC2 DescribeInstances and SSM DescribeInstanceProperties (or
@@ -82,8 +88,10 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool) -> None:
         from ssmux.cli.output import print_json
 
         print_json(result.to_dict())
-    else:
+    elif per_pair or len(result.outcomes) <= TABLE_LIMIT:
         _print_table(result)
+    else:
+        _print_groups(result)
     total = len(result.outcomes)
     if result.cancelled:
         done = sum(1 for outcome in result.outcomes if not outcome.cancelled)
@@ -120,6 +128,15 @@ def _print_table(result: SyncResult) -> None:
     print_text_table(("PAIR", "STATUS", "INSTANCES", "SECONDS", "ERROR"), rows)
 
 
+def _print_groups(result: SyncResult) -> None:
+    """Many pairs: the failures, one line per way of failing (every pair: ``--per-pair`` or ``--json``)."""
+    from ssmux.cli.ls import clean
+    from ssmux.sync.grouping import group_failures
+
+    for group in group_failures(result.outcomes):
+        click.echo(clean(group.line()))
+
+
 class _ProgressDisplay:
     """A per-pair live display on a terminal (stderr), cleared when the sync ends; nothing otherwise.
 
@@ -133,6 +150,8 @@ class _ProgressDisplay:
         self.tasks: dict[tuple[str, str], Any] = {}
 
     def __enter__(self) -> Progress:
+        if sys.stderr.isatty() and len(self.keys) > TABLE_LIMIT:
+            return self._start_bar()
         if sys.stderr.isatty():
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -158,6 +177,40 @@ class _ProgressDisplay:
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.stop()
+
+    def _start_bar(self) -> Progress:
+        """One bar for many pairs: a line per pair would not fit the terminal."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from ssmux.cli.output import console
+
+        self.live = Progress(
+            TextColumn("pairs"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}", markup=False),
+            TimeElapsedColumn(),
+            console=console(stderr=True),
+            transient=True,
+        )
+        self.live.start()
+        bar = self.live.add_task("", total=len(self.keys), status="")
+        counts = {"instances": 0, "errors": 0}
+
+        def update(event: SyncEvent) -> None:
+            from ssmux.cli.output import plural
+
+            outcome = event.outcome
+            if outcome is None:
+                return
+            if outcome.ok:
+                counts["instances"] += outcome.instances
+            elif not outcome.cancelled:
+                counts["errors"] += 1
+            status = f"{plural(counts['instances'], 'instance')}, {plural(counts['errors'], 'error')}"
+            self.live.update(bar, advance=1, status=status)
+
+        return update
 
     def _rich(self, event: SyncEvent) -> None:
         from ssmux.cli.output import plural

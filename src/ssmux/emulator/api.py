@@ -80,11 +80,16 @@ class EmulatorApi:
                 raise _throttled(request)
             if profile is not None and profile.denies(f"{request.service}:{request.action}"):
                 raise _denied(request, profile)
+            if profile is not None:  # a generated account's instances are put into moto on first use
+                self.ssm.fleet.ensure(profile.account_id, request.region)
             if ours and profile is not None:
                 caller = Caller(profile, request.region, faults)
                 body = self.ssm.handle(request.action, caller, request.json_body())
                 _log(request, profile, 200, started)
                 return json_response(start_response, body)
+            if profile is not None and profile.role and request.action == "GetCallerIdentity":
+                _log(request, profile, 200, started)
+                return xml_response(start_response, _assumed_role_identity(profile))
             if request.service == "ec2" and request.action == "DescribeInstances" and profile is not None:
                 from ssmux.emulator.ec2_instances import describe_instances
 
@@ -105,6 +110,23 @@ class EmulatorApi:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = profile.account_id
         _log(request, profile, 0, started)
         return self.moto_app(environ, start_response)
+
+
+def _assumed_role_identity(profile: ScenarioProfile) -> bytes:
+    """GetCallerIdentity of an Identity Center role's keys: the assumed role, as AWS names it.
+
+    moto knows no such keys (they belong to no IAM user) and would answer ``user/moto``.
+    """
+    import hashlib
+    import uuid
+
+    role_id = "AROA" + hashlib.sha256(profile.owner_arn.encode()).hexdigest()[:17].upper()
+    return (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        f"<Arn>{profile.owner_arn}</Arn><UserId>{role_id}:{profile.user}</UserId>"
+        f"<Account>{profile.account_id}</Account></GetCallerIdentityResult>"
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+    ).encode()
 
 
 def _throttled(request: AwsRequest) -> ApiError:

@@ -1,7 +1,9 @@
 """The AWS ``config`` and ``credentials`` files that point boto3, the aws CLI and ssmux at the emulator.
 
 One profile per scenario profile: its keys in ``credentials``; its region, ``endpoint_url`` and JSON output
-in ``config``. A scenario with Identity Center adds its ``[sso-session]`` and one SSO profile, ``sso``.
+in ``config``. A scenario with Identity Center adds its ``[sso-session]`` and one SSO profile, ``sso``. The
+accounts of a generated organization (``Scenario.hidden``, hundreds of them) get nothing: they are reached by
+signing in and discovering them, as in a real organization, and a user's profile list stays short.
 botocore (1.31+) and the aws CLI honour ``endpoint_url`` from the config file, so setting
 ``AWS_CONFIG_FILE`` and ``AWS_SHARED_CREDENTIALS_FILE`` is all a client needs. Both files are written to a
 temporary name and renamed, the credentials readable by the owner only.
@@ -26,7 +28,8 @@ class AwsConfigFiles:
 
 
 def write_aws_config(directory: Path, scenario: Scenario, endpoint: str) -> AwsConfigFiles:
-    """Write ``config`` and ``credentials`` for every scenario profile into ``directory`` (made if needed)."""
+    """Write ``config`` and ``credentials`` for every written scenario profile into ``directory`` (made if
+    needed), and the ``sso-session`` and ``sso`` profile of its Identity Center."""
     directory.mkdir(parents=True, exist_ok=True)
     config_lines = ["# Written by `ssmux emulator`: every profile reaches the local emulator.", ""]
     credential_lines = ["# Written by `ssmux emulator`: dummy keys, one account per profile.", ""]

@@ -9,6 +9,11 @@ Instances are put straight into moto's EC2 backend, one reservation each: moto p
 reservation, and AWS pages by instance. Going through the backend is fast enough for 20,000 instances, and a
 patched id generator gives them the scenario's ids. EC2 state is then moto's: an instance stopped through
 the API is stopped for SSM too (:meth:`Node.ping_status`).
+
+The accounts of a generated organization (the scenario's hidden profiles, hundreds of them) are put into moto
+on first use instead, one (account, region) at a time: :meth:`Fleet.ensure`, which the API middleware calls
+before any call of that account is answered, so a 300-account organization starts in a second and each of
+its regions costs about 2 ms when first listed. What a call sees is the same either way.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,9 +139,15 @@ class Fleet:
         self._nodes: dict[tuple[str, str], list[Node]] = {}
         self._by_id: dict[tuple[str, str, str], Node] = {}
         self._kms_keys: dict[tuple[str, str], str] = {}
+        self._pending: dict[tuple[str, str], list[ScenarioInstance]] = {}
+        self._seeding = threading.Lock()
 
     def seed(self) -> None:
-        """Create every account's IAM user and keys, KMS keys and aliases, and instances in moto."""
+        """Create the written profiles' IAM users, KMS keys and instances in moto; hidden accounts' wait.
+
+        A hidden account's keys are never handed out (only its role grants' are), so it needs no IAM user;
+        its instances are created by :meth:`ensure` when a call first reaches its account and region.
+        """
         for profile in self.scenario.profiles:
             _create_user(profile.account_id, profile.region, profile.user, profile.access_key_id,
                          profile.secret_access_key)  # fmt: skip
@@ -143,21 +155,42 @@ class Fleet:
                 for region in self.scenario.regions(profile):
                     arn = _create_kms_key(profile.account_id, region, profile.kms_key)
                     self._kms_keys[(profile.account_id, region)] = arn
+        hidden = {profile.account_id for profile in self.scenario.hidden}
         groups: dict[tuple[str, str], list[ScenarioInstance]] = {}
         for spec in self.scenario.instances:
             groups.setdefault((spec.account_id, spec.region), []).append(spec)
         for (account_id, region), specs in groups.items():
-            nodes = _create_instances(account_id, region, specs)
-            self._nodes[(account_id, region)] = nodes
-            for node in nodes:
-                self._by_id[(account_id, region, node.instance_id)] = node
+            if account_id in hidden:
+                self._pending[(account_id, region)] = specs
+            else:
+                self._add(account_id, region, _create_instances(account_id, region, specs))
+
+    def ensure(self, account_id: str, region: str) -> None:
+        """Put a hidden account's instances of ``region`` into moto, unless they already are (thread-safe)."""
+        key = (account_id, region)
+        if key not in self._pending:  # the common case, without the lock
+            return
+        with self._seeding:
+            specs = self._pending.get(key)
+            if specs is None:  # another thread did it while this one waited
+                return
+            self._add(account_id, region, _create_instances(account_id, region, specs))
+            # Last: until now other threads see the key pending and wait on the lock for the nodes.
+            del self._pending[key]
+
+    def _add(self, account_id: str, region: str, nodes: list[Node]) -> None:
+        self._nodes[(account_id, region)] = nodes
+        for node in nodes:
+            self._by_id[(account_id, region, node.instance_id)] = node
 
     def node(self, account_id: str, region: str, instance_id: str) -> Node | None:
         """The node with this id in this account and region (ids are per region, as in AWS)."""
+        self.ensure(account_id, region)
         return self._by_id.get((account_id, region, instance_id))
 
     def nodes(self, account_id: str, region: str) -> list[Node]:
         """Nodes of one account and region, in scenario order, unmanaged ones included."""
+        self.ensure(account_id, region)
         return self._nodes.get((account_id, region), [])
 
     def ec2_instance_exists(self, account_id: str, region: str, instance_id: str) -> bool:
@@ -165,6 +198,7 @@ class Fleet:
         from moto.ec2.exceptions import InvalidInstanceIdError
         from moto.ec2.models import ec2_backends
 
+        self.ensure(account_id, region)
         try:
             ec2_backends[account_id][region].get_instance(instance_id)
         except (InvalidInstanceIdError, KeyError):
@@ -207,11 +241,12 @@ def _create_kms_key(account_id: str, region: str, alias: str) -> str:
 def _create_instances(account_id: str, region: str, specs: list[ScenarioInstance]) -> list[Node]:
     from moto.ec2.models import ec2_backends
 
-    backend = ec2_backends[account_id][region]
     ec2_specs = [spec for spec in specs if not spec.is_managed_node]
     ids = iter([spec.instance_id for spec in ec2_specs])
     created: dict[str, Any] = {}
     with _instance_ids(lambda: next(ids)):
+        # Inside: a new backend's default VPC, subnets and ACLs draw their ids the fast way too.
+        backend = ec2_backends[account_id][region]
         for spec in ec2_specs:
             tags = dict(spec.tags)
             if spec.name is not None:
@@ -249,25 +284,51 @@ def _set_state(instance: Any, state: str) -> None:
     instance._state = InstanceState(state, STATE_CODES[state])
 
 
+#: The id supplier of the thread that is seeding, if this one is (see :func:`_instance_ids`).
+_seeding_thread = threading.local()
+_hooks_lock = threading.Lock()
+
+
 @contextmanager
 def _instance_ids(next_id: Any) -> Iterator[None]:
-    """Make moto's Instance() take its id from ``next_id`` instead of drawing a random one.
+    """Make moto's Instance() take its id from ``next_id`` instead of drawing a random one, in this thread.
 
     While seeding, moto's other ids (network interfaces, reservations) come from ``secrets.token_hex``
     instead of one ``random.choice`` per character, a third of the seeding time at 20,000 instances.
+    Only in this thread: hidden accounts are seeded while the API serves other calls, and an instance that
+    RunInstances launches meanwhile must keep a random id.
     """
-    from moto.ec2 import utils
-    from moto.ec2.models import instances
-
-    original_instance_id = instances.random_instance_id  # type: ignore[attr-defined]
-    original_resource_id = utils.random_resource_id
-    instances.random_instance_id = next_id  # type: ignore[attr-defined]
-    utils.random_resource_id = _fast_resource_id
+    _install_id_hooks()
+    _seeding_thread.next_id = next_id
     try:
         yield
     finally:
-        instances.random_instance_id = original_instance_id  # type: ignore[attr-defined]
-        utils.random_resource_id = original_resource_id
+        _seeding_thread.next_id = None
+
+
+def _install_id_hooks() -> None:
+    """Once per process: moto's id functions ask the seeding thread's supplier first, else draw as before."""
+    from moto.ec2 import utils
+    from moto.ec2.models import instances
+
+    with _hooks_lock:
+        if getattr(utils, "_ssmux_hooked", False):
+            return
+        original_instance_id = instances.random_instance_id  # type: ignore[attr-defined]
+        original_resource_id = utils.random_resource_id
+
+        def instance_id() -> str:
+            supplier = getattr(_seeding_thread, "next_id", None)
+            return str(supplier()) if supplier is not None else str(original_instance_id())
+
+        def resource_id(size: int = 8) -> str:
+            if getattr(_seeding_thread, "next_id", None) is not None:
+                return _fast_resource_id(size)
+            return original_resource_id(size)
+
+        instances.random_instance_id = instance_id  # type: ignore[attr-defined]
+        utils.random_resource_id = resource_id
+        utils._ssmux_hooked = True  # type: ignore[attr-defined]
 
 
 def _fast_resource_id(size: int = 8) -> str:

@@ -37,6 +37,38 @@ An optional ``sso`` object makes the scenario an IAM Identity Center organizatio
 
 Each account names a profile (its account, KMS key, denials and faults); each role of it gets keys of its
 own, which GetRoleCredentials hands out and which then act in that account as the role.
+
+An organization of any size is written compactly with ``generate`` (``profiles`` may then be left out, and
+``accounts`` too; the ``organization`` built-in is one)::
+
+    "sso": {"session": "org", "region": "us-east-1",
+            "generate": {"accounts": 300, "name_prefix": "team-", "first_account_id": "100000000001",
+                         "roles": ["AdministratorAccess", "ReadOnlyAccess", "Developer"],
+                         "regions": ["eu-west-1", "eu-central-1", "us-east-1", "us-west-2"],
+                         "instances": 20, "instance": {"name": "node", "tags": {"team": "org"}},
+                         "seed": 0,
+                         "faults": [{"accounts": 0.1, "throttle": 0.5},
+                                    {"accounts": 0.05, "latency_ms": 300},
+                                    {"accounts": ["team-00*"], "roles": ["ReadOnlyAccess"],
+                                     "deny": ["ec2:DescribeInstances"]}]}}
+
+It makes ``accounts`` accounts named ``name_prefix`` plus a number of at least three digits (``team-001``),
+with ids counting up from ``first_account_id`` and e-mails ``aws+<name>@example.com``; every account gets
+every role of ``roles``, and ``instances`` instances in each of ``regions`` (the first is its default region),
+each an instance entry made of ``defaults``, then ``instance``, then the account and region (so they are named
+``node-1``...). Each account is a *hidden* profile: the emulator accepts its role grants' keys, but neither it
+nor they are written to the AWS config files, which get only the ``[sso-session]`` and the ``sso`` profile.
+Only ``accounts`` is required; the others default to ``team-``, ``100000000001``, ``AdministratorAccess`` and
+``ReadOnlyAccess``, ``us-east-1``, no instances, ``{"name": "node"}``, seed 0 and no faults. An explicit
+``instances`` entry may name a generated account (``"profile": "team-003"``) to give it more.
+
+``faults`` is a list of rules, each applied to some generated accounts: ``accounts`` is a share (0..1:
+that many accounts, at least one if above 0, drawn with ``seed`` and the rule's position, so a scenario
+always picks the same ones and one rule's draw does not move another's) or a list of account names or ids
+(``*`` and ``?`` match). The rest of a rule is what those accounts get: fault options
+(:class:`~ssmux.emulator.faults.Faults`: ``latency_ms``, ``throttle``...) and ``deny`` (as a profile's). With
+``roles``, only those roles' grants get them (``ReadOnlyAccess`` lacking ``ec2:DescribeInstances``); without,
+the whole account. Later rules override earlier ones' fault options; denials add up.
 """
 
 from __future__ import annotations
@@ -49,16 +81,20 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssmux.core.validation import is_instance_id
 from ssmux.emulator.faults import Faults
 from ssmux.errors import InvalidValue
 from ssmux.protocol.versions import DEFAULT_AGENT_VERSION
 
-BUILTIN_SCENARIOS = ("demo",)
+if TYPE_CHECKING:
+    from ssmux.emulator.organization import Organization
+
+BUILTIN_SCENARIOS = ("demo", "organization")
 EC2_STATES = ("pending", "running", "shutting-down", "terminated", "stopping", "stopped")
 SSM_STATES = ("online", "offline", "unmanaged")
 
@@ -80,7 +116,8 @@ _PROFILE_KEYS = {"name", "account_id", "region", "kms_key", "deny", "faults", "a
 _INSTANCE_KEYS = {"profile", "region", "id", "name", "count", "state", "platform", "ssm", "tags", "command",
                   "prompt", "instance_type", "agent_version"}  # fmt: skip
 _DEFAULTABLE = _INSTANCE_KEYS - {"id", "name", "count", "profile"}
-_SSO_KEYS = {"session", "start_url", "region", "approve", "accounts"}
+_SSO_KEYS = {"session", "start_url", "region", "approve", "accounts", "generate"}
+
 _SSO_ACCOUNT_KEYS = {"profile", "name", "email", "roles"}
 _START_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?/[A-Za-z0-9/_-]*$")
 
@@ -228,36 +265,73 @@ class ScenarioInstance:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A parsed, validated scenario."""
+    """A parsed, validated scenario.
+
+    Attributes:
+        name: The scenario's name.
+        profiles: The profiles written to the AWS config files.
+        instances: Every instance and managed node, generated ones too.
+        sso: The IAM Identity Center organization, or None.
+        hidden: Profiles of generated accounts (``sso.generate``): accounts like any other, but only reached
+            through their role grants, and never written to the AWS config files.
+    """
 
     name: str
     profiles: tuple[ScenarioProfile, ...]
     instances: tuple[ScenarioInstance, ...]
     sso: ScenarioSso | None = None
+    hidden: tuple[ScenarioProfile, ...] = ()
+
+    @property
+    def all_profiles(self) -> tuple[ScenarioProfile, ...]:
+        """Every account-owning profile: the written ones, then the hidden ones."""
+        return self.profiles + self.hidden
 
     @property
     def callers(self) -> tuple[ScenarioProfile, ...]:
         """Everyone whose keys the emulator accepts: the profiles, then the Identity Center role grants."""
-        return self.profiles + (self.sso.grants if self.sso else ())
+        return self.all_profiles + (self.sso.grants if self.sso else ())
 
     def profile(self, name: str) -> ScenarioProfile | None:
-        """The profile called ``name``."""
-        return next((profile for profile in self.profiles if profile.name == name), None)
+        """The profile (written or hidden) called ``name``."""
+        return self._by_name.get(name)
 
     def profile_for_key(self, access_key_id: str) -> ScenarioProfile | None:
         """The profile or role grant whose access key is ``access_key_id``."""
-        return next((p for p in self.callers if p.access_key_id == access_key_id), None)
+        return self._by_key.get(access_key_id)
 
     def regions(self, profile: ScenarioProfile) -> tuple[str, ...]:
         """Regions the profile has anything in: its default region first, then those of its instances."""
-        seen = dict.fromkeys(
-            [profile.region, *(i.region for i in self.instances if i.profile == profile.name)]
-        )
-        return tuple(seen)
+        return tuple(dict.fromkeys([profile.region, *self._regions.get(profile.name, ())]))
 
     def instances_in(self, account_id: str, region: str) -> list[ScenarioInstance]:
         """Instances and nodes of one account and region, in scenario order."""
-        return [i for i in self.instances if i.account_id == account_id and i.region == region]
+        return list(self._by_place.get((account_id, region), ()))
+
+    # Indexes, built on first use: an organization has thousands of profiles and tens of thousands of
+    # instances, and a scan per lookup made start-up quadratic. (cached_property writes the instance's
+    # __dict__ directly, so it works on a frozen dataclass.)
+    @cached_property
+    def _by_name(self) -> dict[str, ScenarioProfile]:
+        return {profile.name: profile for profile in reversed(self.all_profiles)}  # the first one wins
+
+    @cached_property
+    def _by_key(self) -> dict[str, ScenarioProfile]:
+        return {profile.access_key_id: profile for profile in reversed(self.callers)}
+
+    @cached_property
+    def _regions(self) -> dict[str, dict[str, None]]:
+        found: dict[str, dict[str, None]] = {}
+        for instance in self.instances:
+            found.setdefault(instance.profile, {})[instance.region] = None
+        return found
+
+    @cached_property
+    def _by_place(self) -> dict[tuple[str, str], list[ScenarioInstance]]:
+        found: dict[tuple[str, str], list[ScenarioInstance]] = {}
+        for instance in self.instances:
+            found.setdefault((instance.account_id, instance.region), []).append(instance)
+        return found
 
 
 def load_scenario(spec: str | Path | Mapping[str, Any]) -> Scenario:
@@ -302,34 +376,45 @@ class _Parser:
         self.name = str(self.data.get("name", name))
 
     def scenario(self) -> Scenario:
-        raw_profiles = self.data.get("profiles")
-        if not isinstance(raw_profiles, list) or not raw_profiles:
+        sso_data = _mapping(self.data["sso"], "sso", _SSO_KEYS) if "sso" in self.data else None
+        raw_profiles = self.data.get("profiles", [])
+        if not isinstance(raw_profiles, list) or not (raw_profiles or (sso_data and "generate" in sso_data)):
             raise InvalidValue("'profiles' must be a non-empty list of {name, account_id, region}")
         profiles = [self._profile(raw, f"profiles[{n}]") for n, raw in enumerate(raw_profiles)]
-        _unique([p.name for p in profiles], "profile name")
+        organization = None
+        if sso_data is not None and "generate" in sso_data:
+            from ssmux.emulator.organization import parse_organization  # it builds on this module
+
+            organization = parse_organization(sso_data["generate"], {p.account_id for p in profiles})
+        hidden = organization.profiles if organization else ()
+        _unique([p.name for p in (*profiles, *hidden)], "profile name")
         _unique([p.access_key_id for p in profiles], "access_key_id")
         defaults = _mapping(self.data.get("defaults", {}), "defaults", _DEFAULTABLE)
         raw_instances = self.data.get("instances", [])
         if not isinstance(raw_instances, list):
             raise InvalidValue("'instances' must be a list")
-        by_name = {p.name: p for p in profiles}
+        by_name = {p.name: p for p in (*profiles, *hidden)}
         instances: list[ScenarioInstance] = []
         positions: dict[tuple[str, str], int] = {}
         for n, raw in enumerate(raw_instances):
             entry = {**defaults, **_mapping(raw, f"instances[{n}]", _INSTANCE_KEYS)}
             instances.extend(self._instances(entry, f"instances[{n}]", by_name, positions))
+        if organization is not None:
+            for entry in organization.instance_entries(defaults):
+                instances.extend(self._instances(entry, "sso.generate.instance", by_name, positions))
         _unique([f"{i.account_id} {i.instance_id}" for i in instances], "instance id in one account")
-        sso = self._sso(self.data["sso"], by_name) if "sso" in self.data else None
-        return Scenario(self.name, tuple(profiles), tuple(instances), sso)
+        sso = self._sso(sso_data, by_name, organization) if sso_data is not None else None
+        return Scenario(self.name, tuple(profiles), tuple(instances), sso, hidden)
 
-    def _sso(self, raw: Any, profiles: dict[str, ScenarioProfile]) -> ScenarioSso:
-        data = _mapping(raw, "sso", _SSO_KEYS)
+    def _sso(
+        self, data: dict[str, Any], profiles: dict[str, ScenarioProfile], organization: Organization | None
+    ) -> ScenarioSso:
         session = _string(data, "session", "sso", pattern=_NAME) or "emulator"
         start_url = _string(data, "start_url", "sso", pattern=_START_URL, what="an https:// URL")
         region = _string(data, "region", "sso", pattern=_REGION, what="like eu-west-1") or "us-east-1"
         approve = _choice(data, "approve", "sso", ("auto", "manual"), "auto")
-        raw_accounts = data.get("accounts")
-        if not isinstance(raw_accounts, list) or not raw_accounts:
+        raw_accounts = data.get("accounts", [] if organization else None)
+        if not isinstance(raw_accounts, list) or not (raw_accounts or organization):
             raise InvalidValue("sso.accounts must be a non-empty list of {profile, name, roles}")
         accounts: list[tuple[str, str, str]] = []
         grants: list[ScenarioProfile] = []
@@ -352,18 +437,12 @@ class _Parser:
                     f'{where}.roles must be a non-empty list of role names like ["ReadOnlyAccess"]'
                 )
             accounts.append((base.account_id, name, email))
-            for role in roles:
-                digest = hashlib.sha256(f"ssmux-emulator/sso/{base.account_id}/{role}".encode()).digest()
-                grants.append(
-                    replace(
-                        base,
-                        name=f"{name}/{role}",
-                        access_key_id="ASIA" + base64.b32encode(digest).decode()[:16],
-                        secret_access_key=base64.b64encode(digest[8:38]).decode(),
-                        user=f"{session}-user",
-                        role=role,
-                    )
-                )
+            grants += [_grant(base, name, role, session) for role in roles]
+        if organization is not None:
+            for base in organization.profiles:
+                accounts.append((base.account_id, base.name, f"aws+{base.name}@example.com"))
+                grants += [organization.grant(_grant(base, base.name, role, session))
+                           for role in organization.roles]  # fmt: skip
         _unique([account for account, _, _ in accounts], "sso account")
         return ScenarioSso(
             session=session,
@@ -381,11 +460,7 @@ class _Parser:
         account = _string(data, "account_id", where, pattern=_ACCOUNT, required=True, what="12 digits")
         region = _string(data, "region", where, pattern=_REGION, required=True, what="like eu-west-1")
         kms_key = _string(data, "kms_key", where, pattern=_ALIAS, what="an alias like alias/ssm")
-        deny = data.get("deny", False)
-        if isinstance(deny, list) and all(isinstance(a, str) and _ACTION.match(a) for a in deny):
-            deny = tuple(deny)
-        elif not isinstance(deny, bool):
-            raise InvalidValue(f'{where}.deny must be true, false or a list like ["ec2:Describe*"]')
+        deny = _deny(data.get("deny", False), where)
         faults = data.get("faults")
         if faults is not None:
             if not isinstance(faults, dict):
@@ -394,10 +469,10 @@ class _Parser:
                 Faults().merged(faults)
             except (InvalidValue, TypeError) as error:
                 raise InvalidValue(f"{where}.faults: {error}") from None
-        digest = hashlib.sha256(f"ssmux-emulator/{account}/{name}".encode()).digest()
         access_key = _string(data, "access_key_id", where, pattern=_ACCESS_KEY, what="20 capitals/digits")
         secret = _string(data, "secret_access_key", where)
         user = _string(data, "user", where, pattern=_NAME)
+        derived_key, derived_secret = _derived_keys(account, name)
         return ScenarioProfile(
             name=name,
             account_id=account,
@@ -405,8 +480,8 @@ class _Parser:
             kms_key=kms_key,
             deny=deny,
             faults=faults,
-            access_key_id=access_key or "AKIA" + base64.b32encode(digest).decode()[:16],
-            secret_access_key=secret or base64.b64encode(digest[8:38]).decode(),
+            access_key_id=access_key or derived_key,
+            secret_access_key=secret or derived_secret,
             user=user or f"{name}-user",
         )
 
@@ -474,6 +549,33 @@ class _Parser:
                 )
             )
         return result
+
+
+def _derived_keys(account_id: str, name: str) -> tuple[str, str]:
+    """A profile's access key and secret when the scenario gives none: the same in every run."""
+    digest = hashlib.sha256(f"ssmux-emulator/{account_id}/{name}".encode()).digest()
+    return "AKIA" + base64.b32encode(digest).decode()[:16], base64.b64encode(digest[8:38]).decode()
+
+
+def _grant(base: ScenarioProfile, account_name: str, role: str, session: str) -> ScenarioProfile:
+    """The Identity Center role ``role`` of ``base``'s account: keys of its own, acting in that account."""
+    digest = hashlib.sha256(f"ssmux-emulator/sso/{base.account_id}/{role}".encode()).digest()
+    return replace(
+        base,
+        name=f"{account_name}/{role}",
+        access_key_id="ASIA" + base64.b32encode(digest).decode()[:16],
+        secret_access_key=base64.b64encode(digest[8:38]).decode(),
+        user=f"{session}-user",
+        role=role,
+    )
+
+
+def _deny(value: Any, where: str) -> bool | tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(a, str) and _ACTION.match(a) for a in value):
+        return tuple(value)
+    if not isinstance(value, bool):
+        raise InvalidValue(f'{where}.deny must be true, false or a list like ["ec2:Describe*"]')
+    return value
 
 
 def _derived_id(account_id: str, region: str, index: int) -> str:

@@ -18,12 +18,22 @@ Reference*) and the shapes in botocore's ``sso-oidc`` and ``sso`` models:
   ``ForbiddenException: No access`` for a role the user is not assigned (what AWS sends, though the model
   does not list it). Role credentials last one hour (a permission set's default session duration).
 
+The authorization-code sign-in with PKCE (what aws-cli v2 does by default for an ``sso-session``) is served
+too: RegisterClient with the ``authorization_code`` grant, a loopback redirect URI and the issuer URL; the
+un-modelled ``GET /authorize`` that the browser opens, which sends it back to the redirect URI (any port, as
+RFC 8252 §7.3 has it for loopback addresses) with a one-time code and the state; and CreateToken with that
+code, the same redirect URI and the verifier whose SHA-256 is the challenge (RFC 7636, S256 only). Codes
+are good once, for five minutes.
+
 Approval is either automatic (the demo and most tests) or waits for the user on a local page,
-``/device?user_code=…``, with an Approve button, like the real verification page.
+``/device?user_code=…`` (device flow) or the ``/authorize`` page (code flow), with an Allow button.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import html
 import secrets
 import string
@@ -32,7 +42,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ssmux.emulator.wire import ApiError, StartResponse
 
@@ -53,6 +63,10 @@ ROLE_CREDENTIALS_LIFETIME = 3600
 PAGE_SIZE = 20
 
 OIDC_PATHS = frozenset({"/client/register", "/device_authorization", "/token"})
+AUTHORIZE_PAGE = "/authorize"
+AUTH_CODE_GRANT = "authorization_code"
+#: An authorization code is good this long (RFC 6749 §4.1.2 asks for short; AWS does not say).
+AUTH_CODE_LIFETIME = 300
 PORTAL_PATHS = frozenset({"/assignment/accounts", "/assignment/roles", "/federation/credentials", "/logout"})
 DEVICE_PAGE = "/device"
 
@@ -128,6 +142,7 @@ class _Client:
     expires_at: float
     grant_types: frozenset[str]
     scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...] = ()
 
     @property
     def may_refresh(self) -> bool:
@@ -144,6 +159,14 @@ class _Device:
     used: bool = False
     last_poll: float | None = None
     interval: float = POLL_INTERVAL
+
+
+@dataclass
+class _AuthCode:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    expires_at: float
 
 
 @dataclass
@@ -169,12 +192,13 @@ class IdentityCenter:
         self._devices: dict[str, _Device] = {}
         self._access: dict[str, _Token] = {}
         self._refresh: dict[str, str] = {}  # refresh token -> client id
+        self._codes: dict[str, _AuthCode] = {}
         self._by_key = {grant.access_key_id: grant for grant in directory.grants}
 
     @staticmethod
     def handles(path: str) -> bool:
         """Whether a request for ``path`` is Identity Center's."""
-        return path in OIDC_PATHS or path in PORTAL_PATHS or path == DEVICE_PAGE
+        return path in OIDC_PATHS or path in PORTAL_PATHS or path in (DEVICE_PAGE, AUTHORIZE_PAGE)
 
     def grant_for_key(self, access_key_id: str) -> RoleGrant | None:
         """The role grant whose credentials carry ``access_key_id``."""
@@ -188,6 +212,8 @@ class IdentityCenter:
         try:
             if path == DEVICE_PAGE:
                 return self._device_page(environ, query, start_response)
+            if path == AUTHORIZE_PAGE:
+                return self._authorize_page(environ, query, start_response)
             if path in OIDC_PATHS:
                 body = _json_body(environ)
                 # The verification page is served here too: its link names the host the client called.
@@ -217,6 +243,12 @@ class IdentityCenter:
         if body.get("clientType") != "public":
             raise ApiError("InvalidClientMetadataException", "Invalid client type", 400)
         grant_types = body.get("grantTypes") or ["urn:ietf:params:oauth:grant-type:device_code"]
+        redirect_uris = tuple(str(uri) for uri in body.get("redirectUris") or ())
+        if AUTH_CODE_GRANT in grant_types:
+            if not redirect_uris or not all(_loopback(uri) for uri in redirect_uris):
+                raise ApiError("InvalidRedirectUriException", "Invalid redirect URI", 400)
+            if body.get("issuerUrl") != self.directory.start_url:
+                raise ApiError("InvalidClientMetadataException", "Invalid issuer URL", 400)
         issued = int(self.now())
         client_id = _random(22)
         client = _Client(
@@ -224,6 +256,7 @@ class IdentityCenter:
             expires_at=issued + CLIENT_SECRET_LIFETIME,
             grant_types=frozenset(str(grant) for grant in grant_types),
             scopes=tuple(str(scope) for scope in body.get("scopes") or ()),
+            redirect_uris=redirect_uris,
         )
         self._clients[client_id] = client
         return {
@@ -268,6 +301,8 @@ class IdentityCenter:
             return self._token_for_device(client_id, client, str(body.get("deviceCode", "")))
         if grant == "refresh_token":
             return self._token_for_refresh(client_id, client, str(body.get("refreshToken", "")))
+        if grant == AUTH_CODE_GRANT:
+            return self._token_for_code(client_id, client, body)
         raise _oauth("UnsupportedGrantTypeException", "unsupported_grant_type", "Unsupported grant type", 400)
 
     def _token_for_device(self, client_id: str, client: _Client, device_code: str) -> dict[str, Any]:
@@ -292,6 +327,19 @@ class IdentityCenter:
                 400,
             )
         device.used = True
+        return self._issue(client_id, client)
+
+    def _token_for_code(self, client_id: str, client: _Client, body: Mapping[str, Any]) -> dict[str, Any]:
+        code = self._codes.pop(str(body.get("code", "")), None)  # good once, whatever happens next
+        invalid = _oauth("InvalidGrantException", "invalid_grant", "Invalid grant provided", 400)
+        if code is None or code.client_id != client_id or code.expires_at <= self.now():
+            raise invalid
+        if body.get("redirectUri") != code.redirect_uri:
+            raise invalid
+        verifier = str(body.get("codeVerifier", ""))
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        if not hmac.compare_digest(digest, code.challenge.rstrip("=")):
+            raise invalid
         return self._issue(client_id, client)
 
     def _token_for_refresh(self, client_id: str, client: _Client, refresh_token: str) -> dict[str, Any]:
@@ -365,6 +413,46 @@ class IdentityCenter:
                     return True
         return False
 
+    def _authorize_page(
+        self, environ: Mapping[str, Any], query: Mapping[str, str], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """The page the browser opens for the code flow: checks the request, then (once allowed) sends the
+        browser back to the client's loopback redirect with a code and the state."""
+        if environ.get("REQUEST_METHOD") == "POST":
+            query = {k: v[-1] for k, v in parse_qs(_read(environ).decode("utf-8", "replace")).items()}
+        client_id, redirect_uri = query.get("client_id", ""), query.get("redirect_uri", "")
+        with self._lock:
+            client = self._clients.get(client_id)
+            problem = None
+            if client is None or AUTH_CODE_GRANT not in client.grant_types:
+                problem = "This application is not registered for this sign-in."
+            elif not any(_same_redirect(uri, redirect_uri) for uri in client.redirect_uris):
+                problem = "The redirect address is not the one the application registered."
+            elif query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
+                problem = "The request must ask for a code with an S256 challenge."
+            elif not query.get("code_challenge"):
+                problem = "The request has no code challenge."
+        if problem is not None:
+            return _html(start_response, "400 Bad Request", f"<p id='problem'>{html.escape(problem)}</p>")
+        allowed = self.directory.approve == "auto" or environ.get("REQUEST_METHOD") == "POST"
+        if not allowed:
+            fields = "".join(
+                f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
+                for k, v in query.items()
+            )
+            form = (
+                f"<form method='post'>{fields}<button id='allow' type='submit'>Allow access</button></form>"
+            )
+            return _html(start_response, "200 OK", "<h1>Allow access?</h1>" + form)
+        code = _random(40)
+        with self._lock:
+            self._codes[code] = _AuthCode(
+                client_id, redirect_uri, query["code_challenge"], self.now() + AUTH_CODE_LIFETIME
+            )
+        location = f"{redirect_uri}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        start_response("302 Found", [("Location", location), ("Content-Length", "0")])
+        return [b""]
+
     def _device_page(
         self, environ: Mapping[str, Any], query: Mapping[str, str], start_response: StartResponse
     ) -> Iterable[bytes]:
@@ -396,6 +484,18 @@ class IdentityCenter:
             "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))]
         )
         return [page]
+
+
+def _loopback(uri: str) -> bool:
+    """An ``http://127.0.0.1…`` (or ``localhost``) redirect, the only kind a native client may register."""
+    parts = urlsplit(uri)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _same_redirect(registered: str, given: str) -> bool:
+    """RFC 8252 §7.3: a loopback redirect matches whatever its port."""
+    a, b = urlsplit(registered), urlsplit(given)
+    return (a.scheme, a.hostname, a.path) == (b.scheme, b.hostname, b.path)
 
 
 def _page(items: list[Any], query: Mapping[str, str]) -> tuple[list[Any], str | None]:
@@ -495,3 +595,9 @@ def _error(start_response: StartResponse, error: ApiError) -> Iterable[bytes]:
         ],
     )
     return [data]
+
+
+def _html(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
+    page = f"<!doctype html><title>Sign in</title>{body}".encode()
+    start_response(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))])
+    return [page]

@@ -20,11 +20,12 @@ def register(services: Services) -> None:
     """Register every page, and load the panel and stop every session with the app."""
     from nicegui import app
 
-    from ssmux.gui.pages import forwards, main, settings
+    from ssmux.gui.pages import accounts, forwards, main, settings
 
     main.create(services)
     settings.create(services)
     forwards.create(services)
+    accounts.create(services)
     app.on_startup(services.panel.reload)
     app.on_shutdown(services.close)
     # Tasks of a closed page may still be running: ``ssmux --debug ui`` shows when its elements went away.

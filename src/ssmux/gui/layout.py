@@ -15,6 +15,7 @@ from ssmux.gui.theme import CSS
 PAGES = (
     ("/", "Sessions", "terminal"),
     ("/forwards", "Forwards", "swap_horiz"),
+    ("/accounts", "Accounts", "account_tree"),
     ("/settings", "Settings", "settings"),
 )
 

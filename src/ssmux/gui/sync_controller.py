@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ssmux.errors import SsmuxError
+from ssmux.errors import ErrorCode, SsmuxError
 from ssmux.gui.hub import Hub
 
 if TYPE_CHECKING:
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from ssmux.sync.engine import PairOutcome, SyncEvent, SyncResult
 
 REFRESH_SECONDS = 0.1
+
+#: A pair failed with one of these when its IAM Identity Center sign-in expired or is no longer valid (the
+#: SDK's token errors, and ssmux's own from :mod:`ssmux.sso`): signing in again is the fix, so the app offers
+#: "Sign in" on it and syncs it again afterwards.
+SIGN_IN_CODES = frozenset({ErrorCode.SSO_TOKEN_EXPIRED.value, "ExpiredToken", "UnauthorizedException"})
 
 
 class PairState(StrEnum):
@@ -119,13 +124,21 @@ class SyncController:
 
     async def sync_pair(self, aws_profile: str, region: str) -> SyncResult | None:
         """Sync one pair (a synced group's sync button), whether or not sync is enabled, like ``--pair``."""
+        return await self.sync_these([(aws_profile, region)])
+
+    async def sync_these(self, pairs: Sequence[tuple[str, str]]) -> SyncResult | None:
+        """Sync ``pairs`` whether or not they are enabled (one group, or the pairs a sign-in fixed).
+
+        Raises:
+            SsmuxError: A sync is already running.
+        """
         from nicegui import run
 
         from ssmux.core import store
 
         settings = await run.io_bound(store.load_settings)
         only_running = settings.sync_only_running if settings is not None else True
-        return await self.sync([(aws_profile, region)], only_running=only_running)
+        return await self.sync(pairs, only_running=only_running)
 
     async def sync(self, pairs: Sequence[tuple[str, str]], *, only_running: bool = True) -> SyncResult | None:
         """Sync ``pairs`` now; returns the result (``None`` if the app stopped meanwhile).
@@ -174,6 +187,19 @@ class SyncController:
         self.changed.emit()
         await self.panel.reload()
         return result
+
+    def error_code(self, pair: tuple[str, str], cached: str = "") -> str:
+        """The error code of ``pair``'s last sync: this session's when it ran here, else ``cached`` (the
+        cache's record); ``""`` when it did not fail."""
+        progress = self.progress.get(pair)
+        if progress is None or not progress.state.done:
+            return cached
+        return progress.code if progress.state is PairState.ERROR else ""
+
+    def signed_out(self, cached: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+        """The pairs whose last sync failed for want of a valid sign-in (``cached``: the cache's codes)."""
+        pairs = dict.fromkeys([*cached, *self.progress])
+        return [pair for pair in pairs if self.error_code(pair, cached.get(pair, "")) in SIGN_IN_CODES]
 
     def cancel(self) -> None:
         """Stop handing out pairs; pairs already done are kept, the others end as cancelled."""

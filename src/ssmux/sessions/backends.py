@@ -144,16 +144,25 @@ def choose(requested: str | None, settings: Settings, request: SessionRequest | 
         InvalidValue: an unknown backend name.
         BackendUnavailable: the chosen backend's executable is missing (one line saying what to do).
     """
-    backend = parse_backend(requested or getattr(settings, "backend", "auto") or "auto")
-    plugin_path = getattr(settings, "plugin_path", "") or ""
-    aws_path = getattr(settings, "aws_path", "") or ""
+    from ssmux.sso.credentials import RoleSource
+
+    backend = parse_backend(requested or settings.backend or "auto")
+    plugin_path = settings.plugin_path or ""
+    aws_path = settings.aws_path or ""
+    role = RoleSource.parse(request.aws_profile) if request is not None else None
     if backend is Backend.NATIVE:
         return Choice(Backend.NATIVE)
     if backend is Backend.AUTO:
         plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
-        if plugin is None or kms_endpoint_overridden(request):
+        # A discovered role (sso:...) is no AWS CLI profile: only ssmux's own client can sign as it.
+        if plugin is None or role is not None or kms_endpoint_overridden(request):
             return Choice(Backend.NATIVE)
         return Choice(Backend.PLUGIN, plugin)
+    if role is not None:
+        raise BackendUnavailable(
+            f"{role.name} is a role ssmux signs as itself, which the aws CLI and the plugin cannot: use "
+            "--backend native, or write it as an AWS CLI profile with 'ssmux sso discover --write-aws-config'"
+        )
     if backend is Backend.PLUGIN:
         plugin = find_executable(PLUGIN_NAME, plugin_path, "plugin_path")
         if plugin is None:

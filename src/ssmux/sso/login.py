@@ -17,16 +17,29 @@ again, and the error says with which command.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
+import string
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ssmux.errors import AwsError, SsmuxError
 from ssmux.sso.tokens import Registration, SsoToken, TokenCache, registration_key
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+CODE_GRANTS = ("authorization_code", "refresh_token")
+DEFAULT_SCOPE = "sso:account:access"
+#: The redirect registered for the code flow; the sign-in adds the port it listens on (RFC 8252 §7.3).
+REDIRECT_URI = "http://127.0.0.1/oauth/callback"
+#: How long the code flow waits for the browser to come back (the CLI's ``_OVERALL_TIMEOUT``).
+CODE_FLOW_TIMEOUT = 600.0
 SLOW_DOWN_DELAY = 5.0  # RFC 8628 §3.5
 DEFAULT_INTERVAL = 5.0  # RFC 8628 §3.2, when the service gives none
 
@@ -72,7 +85,81 @@ class Authorization:
     interval: float
 
 
-class DeviceLogin:
+class _Login:
+    """What both sign-ins share: the client registration (cached), the token, the error mapping."""
+
+    #: True for the authorization-code sign-in: its registration has the code grant and a redirect.
+    code_flow = False
+
+    def __init__(
+        self,
+        oidc: Any,
+        target: SsoTarget,
+        cache: TokenCache | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.oidc = oidc
+        self.target = target
+        self.cache = cache or TokenCache()
+        self.now = now or (lambda: datetime.now(UTC))
+        self.registration: Registration | None = None
+
+    def _registration(self) -> Registration:
+        target = self.target
+        scopes = list(target.scopes) or None
+        key = registration_key(target.start_url, target.region, scopes, target.session_name)
+        cached = self.cache.registration(key)
+        if (
+            cached is not None
+            and cached.expires_at - self.now() > timedelta(minutes=15)
+            and cached.for_code_flow == self.code_flow
+        ):
+            self.registration = cached
+            return cached
+        name = target.session_name or str(int(self.now().timestamp()))
+        params: dict[str, Any] = {"clientName": f"botocore-client-{name}", "clientType": "public"}
+        if self.code_flow:
+            params.update(
+                grantTypes=list(CODE_GRANTS),
+                redirectUris=[REDIRECT_URI],
+                issuerUrl=target.start_url,
+                scopes=scopes or [DEFAULT_SCOPE],
+            )
+        elif scopes:
+            params["scopes"] = scopes
+        response = self._call("RegisterClient", self.oidc.register_client, **params)
+        registration = Registration(
+            response["clientId"],
+            response["clientSecret"],
+            datetime.fromtimestamp(int(response["clientSecretExpiresAt"]), UTC),
+            tuple(params.get("scopes") or ()),
+            tuple(params.get("grantTypes") or ()),
+        )
+        self.cache.write(key, registration.to_json())
+        self.registration = registration
+        return registration
+
+    def _token(self, response: dict[str, Any], registration: Registration) -> SsoToken:
+        return SsoToken(
+            start_url=self.target.start_url,
+            region=self.target.region,
+            access_token=response["accessToken"],
+            expires_at=self.now() + timedelta(seconds=int(response["expiresIn"])),
+            client_id=registration.client_id,
+            client_secret=registration.client_secret,
+            registration_expires_at=registration.expires_at,
+            refresh_token=response.get("refreshToken"),
+        )
+
+    def _call(self, operation: str, method: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
+        try:
+            return method(**params)
+        except Exception as error:
+            raise _translate(error, operation) from error
+
+
+class DeviceLogin(_Login):
     """One sign-in with the device flow.
 
     Args:
@@ -92,12 +179,8 @@ class DeviceLogin:
         now: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.oidc = oidc
-        self.target = target
-        self.cache = cache or TokenCache()
-        self.now = now or (lambda: datetime.now(UTC))
+        super().__init__(oidc, target, cache, now=now)
         self.sleep = sleep
-        self.registration: Registration | None = None
 
     def login(self, on_pending: Callable[[Authorization], None]) -> SsoToken:
         """Sign in: register, authorize, poll; the token, written to the cache.
@@ -138,29 +221,6 @@ class DeviceLogin:
             interval=float(response.get("interval") or DEFAULT_INTERVAL),
         )
 
-    def _registration(self) -> Registration:
-        target = self.target
-        scopes = list(target.scopes) or None
-        key = registration_key(target.start_url, target.region, scopes, target.session_name)
-        cached = self.cache.registration(key)
-        if cached is not None and cached.expires_at - self.now() > timedelta(minutes=15):
-            self.registration = cached
-            return cached
-        name = target.session_name or str(int(self.now().timestamp()))
-        params: dict[str, Any] = {"clientName": f"botocore-client-{name}", "clientType": "public"}
-        if scopes:
-            params["scopes"] = scopes
-        response = self._call("RegisterClient", self.oidc.register_client, **params)
-        registration = Registration(
-            response["clientId"],
-            response["clientSecret"],
-            datetime.fromtimestamp(int(response["clientSecretExpiresAt"]), UTC),
-            tuple(target.scopes),
-        )
-        self.cache.write(key, registration.to_json())
-        self.registration = registration
-        return registration
-
     def _attempt(self, authorization: Authorization, interval: float) -> tuple[SsoToken | None, float]:
         registration = self.registration
         assert registration is not None
@@ -185,23 +245,124 @@ class DeviceLogin:
             raise _translate(error, "CreateToken") from error
         return self._token(response, registration), interval
 
-    def _token(self, response: dict[str, Any], registration: Registration) -> SsoToken:
-        return SsoToken(
-            start_url=self.target.start_url,
-            region=self.target.region,
-            access_token=response["accessToken"],
-            expires_at=self.now() + timedelta(seconds=int(response["expiresIn"])),
-            client_id=registration.client_id,
-            client_secret=registration.client_secret,
-            registration_expires_at=registration.expires_at,
-            refresh_token=response.get("refreshToken"),
-        )
 
-    def _call(self, operation: str, method: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
-        try:
-            return method(**params)
-        except Exception as error:
-            raise _translate(error, operation) from error
+class CodeLogin(_Login):
+    """One sign-in with the authorization code and PKCE (aws-cli v2's default for an sso-session).
+
+    The browser opens sso-oidc's ``/authorize`` page; once the user allows it, it is sent back to a server
+    this sign-in runs on 127.0.0.1 (any free port), with a one-time code and the state this sign-in made;
+    CreateToken then trades the code and the PKCE verifier for the token. No code to type, no polling.
+
+    Args:
+        oidc: An unsigned botocore ``sso-oidc`` client in the target's region.
+        target: Where to sign in (an sso-session: the code flow needs its scopes).
+        cache: The token cache (default: the aws CLI's).
+        timeout: Seconds to wait for the browser to come back.
+    """
+
+    code_flow = True
+
+    def __init__(
+        self,
+        oidc: Any,
+        target: SsoTarget,
+        cache: TokenCache | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+        timeout: float = CODE_FLOW_TIMEOUT,
+    ) -> None:
+        super().__init__(oidc, target, cache, now=now)
+        self.timeout = timeout
+
+    def login(self, open_page: Callable[[str], None]) -> SsoToken:
+        """Sign in: ``open_page`` gets the page to open in a browser; the token, written to the cache.
+
+        Raises:
+            LoginExpired: the browser did not come back in time, or came back refused.
+            AwsError: sso-oidc refused the registration or the code.
+        """
+        registration = self._registration()
+        verifier = "".join(secrets.choice(string.ascii_letters + string.digits + "-._~") for _ in range(64))
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        state = str(uuid.uuid4())
+        with _Callback() as callback:
+            redirect = callback.redirect_uri
+            query = {
+                "response_type": "code",
+                "client_id": registration.client_id,
+                "redirect_uri": redirect,
+                "state": state,
+                "code_challenge_method": "S256",
+                "scopes": " ".join(registration.scopes or (DEFAULT_SCOPE,)),
+                "code_challenge": challenge,
+            }
+            base = str(self.oidc.meta.endpoint_url).rstrip("/")
+            open_page(f"{base}/authorize?{urlencode(query)}")
+            answer = callback.wait(self.timeout)
+        again = f"run '{self.target.login_command}' again"
+        if answer is None:
+            raise LoginExpired(f"the browser did not come back from the sign-in page in time: {again}")
+        if answer.get("state") != state or not answer.get("code"):
+            why = answer.get("error") or "no code"
+            raise LoginExpired(f"the sign-in page answered without a valid code ({why}): {again}")
+        response = self._call(
+            "CreateToken",
+            self.oidc.create_token,
+            grantType="authorization_code",
+            clientId=registration.client_id,
+            clientSecret=registration.client_secret,
+            redirectUri=redirect,
+            codeVerifier=verifier,
+            code=answer["code"],
+        )
+        token = self._token(response, registration)
+        self.cache.save_token(token, self.target.session_name)
+        return token
+
+
+class _Callback:
+    """The loopback server the browser is sent back to: it takes one ``/oauth/callback`` and says so."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        done = threading.Event()
+        answer: dict[str, str] = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path != "/oauth/callback" or done.is_set():
+                    self.send_error(404)
+                    return
+                answer.update({k: v[-1] for k, v in parse_qs(parts.query).items()})
+                page = b"<!doctype html><title>ssmux</title><p>Signed in. You can close this tab.</p>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                done.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the query holds the code: never logged
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._done = done
+        self._answer = answer
+        self.redirect_uri = f"http://127.0.0.1:{self._server.server_port}/oauth/callback"
+
+    def __enter__(self) -> _Callback:
+        threading.Thread(target=self._server.serve_forever, name="sso-callback", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait(self, timeout: float) -> dict[str, str] | None:
+        """The callback's query once the browser came back, or ``None`` after ``timeout`` seconds."""
+        return dict(self._answer) if self._done.wait(timeout) else None
 
 
 def refreshed(oidc: Any, token: SsoToken, target: SsoTarget, cache: TokenCache | None = None) -> SsoToken:

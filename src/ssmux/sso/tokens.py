@@ -75,6 +75,12 @@ class Registration:
     client_secret: str
     expires_at: datetime
     scopes: tuple[str, ...] = ()
+    grant_types: tuple[str, ...] = ()  # given for the code flow's registrations only, as the CLI writes them
+
+    @property
+    def for_code_flow(self) -> bool:
+        """Whether it was registered for the authorization-code sign-in (the CLI's test, too)."""
+        return "authorization_code" in self.grant_types
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -84,6 +90,8 @@ class Registration:
         }
         if self.scopes:
             data["scopes"] = list(self.scopes)
+        if self.grant_types:
+            data["grantTypes"] = list(self.grant_types)
         return data
 
     @classmethod
@@ -93,6 +101,7 @@ class Registration:
             str(data["clientSecret"]),
             parse_time(str(data["expiresAt"])),
             tuple(str(scope) for scope in data.get("scopes") or ()),
+            tuple(str(grant) for grant in data.get("grantTypes") or ()),
         )
 
 

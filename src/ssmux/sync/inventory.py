@@ -212,45 +212,32 @@ class Inventory:
         Returns:
             The number of rows written.
         """
-        when = time.time() if when is None else when
-        rows = [_to_row(item, aws_profile, region) for item in instances]
-        with self._connect(write=True) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "DELETE FROM instances WHERE aws_profile = ? AND region = ?", (aws_profile, region)
-                )
-                db.executemany(_INSERT_SQL, rows)
-                db.execute(
-                    """INSERT INTO pairs (aws_profile, region, last_attempt, last_success, error_code,
-                           error_message, instances, pages, seconds)
-                       VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, ?)
-                       ON CONFLICT (aws_profile, region) DO UPDATE SET last_attempt = excluded.last_attempt,
-                           last_success = excluded.last_success, error_code = NULL, error_message = NULL,
-                           instances = excluded.instances, pages = excluded.pages,
-                           seconds = excluded.seconds""",
-                    (aws_profile, region, when, when, len(rows), pages, seconds),
-                )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        return len(rows)
+        items = tuple(instances)
+        self.write_pairs([PairWrite(aws_profile, region, items, pages=pages, seconds=seconds)], when=when)
+        return len(items)
 
     def record_failure(
         self, aws_profile: str, region: str, code: str, message: str, *, when: float | None = None
     ) -> None:
         """Record a failed sync of a pair; its last good rows and last success time stay as they were."""
+        self.write_pairs([PairWrite(aws_profile, region, error_code=code, error_message=message)], when=when)
+
+    def write_pairs(self, writes: Sequence[PairWrite], *, when: float | None = None) -> None:
+        """Record many pairs' sync results in one transaction, each as :meth:`replace_pair` or
+        :meth:`record_failure` would: a sync of hundreds of pairs then opens the file once per batch."""
         when = time.time() if when is None else when
         with self._connect(write=True) as db:
-            db.execute(
-                """INSERT INTO pairs
-                       (aws_profile, region, last_attempt, last_success, error_code, error_message)
-                   VALUES (?, ?, ?, NULL, ?, ?)
-                   ON CONFLICT (aws_profile, region) DO UPDATE SET last_attempt = excluded.last_attempt,
-                       error_code = excluded.error_code, error_message = excluded.error_message""",
-                (aws_profile, region, when, code or "Error", message),
-            )
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for write in writes:
+                    if write.instances is None:
+                        _write_failure(db, write, when)
+                    else:
+                        _write_success(db, write, when)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def forget_pairs(self, keep: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Drop every cached pair not in ``keep`` (pairs gone from the settings); returns the dropped ones."""
@@ -332,6 +319,48 @@ class Inventory:
 
 def _version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class PairWrite:
+    """One pair's sync result to record: its instances (a success), or its error (``instances`` None)."""
+
+    aws_profile: str
+    region: str
+    instances: tuple[Instance, ...] | None = None
+    pages: int = 0
+    seconds: float = 0.0
+    error_code: str = ""
+    error_message: str = ""
+
+
+def _write_success(db: sqlite3.Connection, write: PairWrite, when: float) -> None:
+    rows = [_to_row(item, write.aws_profile, write.region) for item in write.instances or ()]
+    db.execute(
+        "DELETE FROM instances WHERE aws_profile = ? AND region = ?", (write.aws_profile, write.region)
+    )
+    db.executemany(_INSERT_SQL, rows)
+    db.execute(
+        """INSERT INTO pairs (aws_profile, region, last_attempt, last_success, error_code,
+               error_message, instances, pages, seconds)
+           VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, ?)
+           ON CONFLICT (aws_profile, region) DO UPDATE SET last_attempt = excluded.last_attempt,
+               last_success = excluded.last_success, error_code = NULL, error_message = NULL,
+               instances = excluded.instances, pages = excluded.pages,
+               seconds = excluded.seconds""",
+        (write.aws_profile, write.region, when, when, len(rows), write.pages, write.seconds),
+    )
+
+
+def _write_failure(db: sqlite3.Connection, write: PairWrite, when: float) -> None:
+    db.execute(
+        """INSERT INTO pairs
+               (aws_profile, region, last_attempt, last_success, error_code, error_message)
+           VALUES (?, ?, ?, NULL, ?, ?)
+           ON CONFLICT (aws_profile, region) DO UPDATE SET last_attempt = excluded.last_attempt,
+               error_code = excluded.error_code, error_message = excluded.error_message""",
+        (write.aws_profile, write.region, when, write.error_code or "Error", write.error_message),
+    )
 
 
 def _enable_wal(db: sqlite3.Connection) -> None:

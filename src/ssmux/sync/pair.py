@@ -1,12 +1,15 @@
 """Listing one (AWS CLI profile, region) pair: EC2 instances and SSM managed nodes, joined.
 
-:func:`fetch_pair` runs EC2 ``DescribeInstances`` through its paginator (1000 per page, with the server-side
+:func:`list_pair` pages EC2 ``DescribeInstances`` (1000 per page, with the server-side
 ``instance-state-name=running`` filter when only running instances are wanted) and SSM
 ``DescribeInstanceProperties`` (1000 per page; ``DescribeInstanceInformation``, 50 per page, where that is
-not allowed) side by side, so a pair costs its longest chain of pages, not their sum; :func:`join` then
-merges them: EC2 gives names, addresses and state; SSM gives agent status and the ``mi-`` managed nodes that
-have no EC2 instance. An instance without an SSM registration is kept and marked
-:data:`~ssmux.sync.instance.UNMANAGED`. The three listings share one pagination loop (:func:`_read_pages`).
+not allowed) side by side on the sync's call layer (:mod:`ssmux.sync.calls`: one async HTTP client, botocore's
+credentials, signing and retry rules), so a pair costs its longest chain of pages, not their sum;
+:func:`join` then merges them: EC2 gives names, addresses and state; SSM gives agent status and the ``mi-``
+managed nodes that have no EC2 instance. An instance without an SSM registration is kept and marked
+:data:`~ssmux.sync.instance.UNMANAGED`. The three listings share one pagination loop (:func:`_read_pages`),
+and pages are read by the lean parsers (:mod:`ssmux.sync.ec2`, :mod:`ssmux.sync.ssm`).
+:func:`fetch_pair` is the same for one pair, blocking.
 
 A pair's failure is its :class:`PairOutcome` (kind :attr:`OutcomeKind.FAILED` with the AWS code and a message
 saying what to do, or :attr:`OutcomeKind.CANCELLED`), never an exception. :mod:`ssmux.sync.engine` runs many
@@ -15,20 +18,23 @@ pairs at once on top of this.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree
 
 from ssmux.errors import AwsError, ErrorCode, SsmuxError
 from ssmux.sync.instance import EC2_TEXT_COLUMNS, UNMANAGED, Instance
 
 if TYPE_CHECKING:
     from ssmux.core.aws import AwsClients
+    from ssmux.sync.calls import Caller, Target
 
 #: DescribeInstances accepts 5..1000; the largest page means the fewest round trips.
 EC2_PAGE_SIZE = 1000
@@ -273,83 +279,100 @@ def emit(progress: Progress | None, event: SyncEvent) -> None:
         progress(event)
 
 
-def _read_pages(
-    client: Any,
-    operation: str,
-    items: Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]],
-    found: list[Mapping[str, Any]],
-    *,
-    service: str,
-    action: str,
-    counter: _PairProgress,
-    cancel: threading.Event,
-    **params: Any,
-) -> None:
-    """The one pagination loop: every page of ``operation``, its ``items`` appended to ``found`` as they come.
-
-    Each page is counted (EC2 pages count their instances too), and a cancel stops the loop between pages.
-
-    Raises:
-        AwsError: a call failed; the botocore error is its ``__cause__``. Pages read before stay in ``found``.
-    """
-    try:
-        for page in client.get_paginator(operation).paginate(**params):
-            batch = list(items(page))
-            found += batch
-            counter.page(service, len(batch) if service == "ec2" else 0)
-            if cancel.is_set():
-                raise _Cancelled
-    except (_Cancelled, AwsError):
-        raise
-    except Exception as error:
-        from ssmux.core import aws
-
-        raise aws.translate(
-            error, aws_profile=counter.aws_profile, region=counter.region, action=action
-        ) from error
-
-
 def _reservation_instances(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [item for reservation in page.get("Reservations") or () for item in reservation["Instances"]]
 
 
-def _list_ec2(
-    clients: AwsClients,
-    aws_profile: str,
-    region: str,
+def _page_of(parse: Callable[[bytes], dict[str, Any]], body: bytes, target: Target, action: str) -> Any:
+    """A page read by a lean parser; a body it cannot read fails the pair as botocore's parser would."""
+    from ssmux.core import aws
+
+    try:
+        return parse(body)
+    except (ElementTree.ParseError, ValueError) as error:  # not XML; not a JSON object
+        failure = aws.unparsable_answer(f"{error}, invalid answer received")
+    raise aws.translate(failure, aws_profile=target.aws_profile, region=target.region, action=action) from (
+        failure
+    )
+
+
+async def _read_pages(
+    call: Callable[[dict[str, Any]], Awaitable[bytes]],
+    parse: Callable[[bytes], dict[str, Any]],
+    items: Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]],
+    found: list[Mapping[str, Any]],
+    *,
+    target: Target,
+    service: str,
+    action: str,
+    counter: _PairProgress,
+    cancel: threading.Event | None,
+) -> None:
+    """The one pagination loop: every page of a listing, its ``items`` appended to ``found`` as they come.
+
+    ``call`` sends one page's request given the ``NextToken`` parameters (empty for the first page). Each page
+    is counted (EC2 pages count their instances too), and a cancel stops the loop between pages.
+
+    Raises:
+        AwsError: a call failed; the botocore error is its ``__cause__``. Pages read before stay in ``found``.
+    """
+    token: str | None = None
+    while True:
+        body = await call({"NextToken": token} if token else {})
+        page = _page_of(parse, body, target, action)
+        batch = list(items(page))
+        found += batch
+        counter.page(service, len(batch) if service == "ec2" else 0)
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
+        following = page.get("NextToken")
+        if not following:
+            return
+        if following == token:  # as botocore's paginator: an endpoint that loops would never end
+            raise AwsError(
+                f"{_who(target)}: {action} returned the same page token twice: the endpoint is broken",
+                ErrorCode.ERROR,
+            )
+        token = str(following)
+
+
+def _who(target: Target) -> str:
+    return f"AWS profile '{target.aws_profile}' in {target.region}"
+
+
+async def _list_ec2(
+    caller: Caller,
+    target: Target,
     only_running: bool,
     counter: _PairProgress,
-    cancel: threading.Event,
+    cancel: threading.Event | None,
     page_size: int,
 ) -> list[Mapping[str, Any]]:
     from ssmux.sync import ec2 as lean_ec2
 
-    ec2 = clients.client("ec2", aws_profile, region, tag="sync")
-    lean_ec2.install(ec2)
-    params: dict[str, Any] = {"PaginationConfig": {"PageSize": page_size}}
+    params = {"MaxResults": str(page_size)}
     if only_running:
-        params["Filters"] = [{"Name": "instance-state-name", "Values": ["running"]}]
+        params |= {"Filter.1.Name": "instance-state-name", "Filter.1.Value.1": "running"}
     found: list[Mapping[str, Any]] = []
-    _read_pages(
-        ec2,
-        "describe_instances",
+    await _read_pages(
+        lambda token: caller.ec2(target, "DescribeInstances", {**params, **token}),
+        lean_ec2.parse_describe_instances,
         _reservation_instances,
         found,
+        target=target,
         service="ec2",
         action="ec2:DescribeInstances",
         counter=counter,
         cancel=cancel,
-        **params,
     )
     return found
 
 
-def _list_ssm(
-    clients: AwsClients,
-    aws_profile: str,
-    region: str,
+async def _list_ssm(
+    caller: Caller,
+    target: Target,
     counter: _PairProgress,
-    cancel: threading.Event,
+    cancel: threading.Event | None,
     page_size: int,
 ) -> list[Mapping[str, Any]]:
     """Managed nodes by DescribeInstanceProperties, else (refused or unknown) DescribeInstanceInformation.
@@ -362,36 +385,34 @@ def _list_ssm(
     """
     from ssmux.sync import ssm as lean_ssm
 
-    ssm = clients.client("ssm", aws_profile, region, tag="sync")
-    lean_ssm.install(ssm)
     found: list[Mapping[str, Any]] = []
-    try:
-        _read_pages(
-            ssm,
-            "describe_instance_properties",
-            lambda page: page.get("InstanceProperties") or (),
-            found,
-            service="ssm",
-            action="ssm:DescribeInstanceProperties",
-            counter=counter,
-            cancel=cancel,
-            PaginationConfig={"PageSize": min(page_size, PROPERTIES_PAGE_SIZE)},
-        )
-        return found
-    except AwsError as error:
-        if found or not _use_older_operation(error.__cause__):
-            raise
-    _read_pages(
-        ssm,
-        "describe_instance_information",
-        lambda page: page.get("InstanceInformationList") or (),
-        found,
-        service="ssm",
-        action="ssm:DescribeInstanceInformation",
-        counter=counter,
-        cancel=cancel,
-        PaginationConfig={"PageSize": min(page_size, SSM_PAGE_SIZE)},
-    )
+    for operation, key, largest in (
+        ("DescribeInstanceProperties", "InstanceProperties", PROPERTIES_PAGE_SIZE),
+        ("DescribeInstanceInformation", "InstanceInformationList", SSM_PAGE_SIZE),
+    ):
+        size = min(page_size, largest)
+        try:
+            await _read_pages(
+                lambda token, operation=operation, size=size: caller.ssm(  # type: ignore[misc]
+                    target, operation, {"MaxResults": size, **token}
+                ),
+                lean_ssm.parse_listing,
+                lambda page, key=key: page.get(key) or (),  # type: ignore[misc]
+                found,
+                target=target,
+                service="ssm",
+                action=f"ssm:{operation}",
+                counter=counter,
+                cancel=cancel,
+            )
+            return found
+        except AwsError as error:
+            if (
+                found
+                or operation != "DescribeInstanceProperties"
+                or not _use_older_operation(error.__cause__)
+            ):
+                raise
     return found
 
 
@@ -405,54 +426,42 @@ def _use_older_operation(error: BaseException | None) -> bool:
     return code in _NOT_ALLOWED_OR_UNKNOWN or status in (404, 501)
 
 
-def fetch_pair(
+async def list_pair(
+    caller: Caller,
     aws_profile: str,
     region: str,
     *,
-    clients: AwsClients,
     only_running: bool = True,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     ec2_page_size: int = EC2_PAGE_SIZE,
     ssm_page_size: int = PROPERTIES_PAGE_SIZE,
 ) -> PairOutcome:
-    """Sync one pair: EC2 and SSM listings side by side, joined. Never raises for an AWS failure.
+    """Sync one pair on ``caller``: EC2 and SSM listings side by side, joined. Never raises for its failure.
 
-    ``ec2_page_size`` (5..1000) is the DescribeInstances page size, ``ssm_page_size`` (5..1000) the
-    DescribeInstanceProperties one (at most 50 with DescribeInstanceInformation); smaller only makes more
-    round trips. ``clients`` is the caller's :class:`~ssmux.core.aws.AwsClients`: pairs synced together share
-    its sessions and service models.
+    A cancel (``cancel`` set) is noticed between pages; cancelling the task itself stops it at once.
 
     Returns:
         The pair's outcome; unless ok, the error code and a message saying what to do.
     """
-    cancel = cancel or threading.Event()
     started = time.monotonic()
     counter = _PairProgress(aws_profile, region, progress)
-    ssm_result: list[Mapping[str, Any]] = []
-    ssm_error: list[BaseException] = []
-
-    def ssm_side() -> None:
-        try:
-            ssm_result.extend(_list_ssm(clients, aws_profile, region, counter, cancel, ssm_page_size))
-        except BaseException as error:  # handed over to the pair's thread, which decides
-            ssm_error.append(error)
-
-    # The SSM listing runs beside the EC2 one: a pair then costs its longest chain of pages, not the sum.
-    helper = threading.Thread(target=ssm_side, name=f"ssmux-sync-ssm-{aws_profile}-{region}", daemon=True)
     try:
-        # Resolve the profile first, in this thread: an unknown profile then fails once, not twice.
-        clients.botocore_session(aws_profile)
-        helper.start()
-        ec2_items = _list_ec2(clients, aws_profile, region, only_running, counter, cancel, ec2_page_size)
-        helper.join()
-        if ssm_error:
-            raise ssm_error[0]
-        if cancel.is_set():
+        target = await caller.target(aws_profile, region, ("ec2", "ssm"))
+        # The SSM listing runs beside the EC2 one: a pair then costs its longest chain of pages, not the sum.
+        ssm_side = asyncio.ensure_future(_list_ssm(caller, target, counter, cancel, ssm_page_size))
+        try:
+            ec2_items = await _list_ec2(caller, target, only_running, counter, cancel, ec2_page_size)
+        except BaseException:
+            ssm_side.cancel()
+            ssm_side.add_done_callback(_forget)
+            raise
+        ssm_items = await ssm_side
+        if cancel is not None and cancel.is_set():
             raise _Cancelled
         items = join(
             ec2_items,
-            ssm_result,
+            ssm_items,
             aws_profile=aws_profile,
             region=region,
             only_running=only_running,
@@ -485,6 +494,51 @@ def fetch_pair(
         seconds=time.monotonic() - started,
         items=tuple(items),
     )
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Mark a side task's failure as seen: the pair already failed on the other side."""
+    if not task.cancelled():
+        task.exception()
+
+
+def fetch_pair(
+    aws_profile: str,
+    region: str,
+    *,
+    clients: AwsClients,
+    only_running: bool = True,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    ec2_page_size: int = EC2_PAGE_SIZE,
+    ssm_page_size: int = PROPERTIES_PAGE_SIZE,
+) -> PairOutcome:
+    """Sync one pair, blocking: :func:`list_pair` on an event loop and HTTP client of its own.
+
+    ``ec2_page_size`` (5..1000) is the DescribeInstances page size, ``ssm_page_size`` (5..1000) the
+    DescribeInstanceProperties one (at most 50 with DescribeInstanceInformation); smaller only makes more
+    round trips. ``clients`` is the caller's :class:`~ssmux.core.aws.AwsClients`: its sessions (and their
+    credentials) serve the pair. Call it from a thread without a running event loop.
+
+    Returns:
+        The pair's outcome; unless ok, the error code and a message saying what to do.
+    """
+    from ssmux.sync.calls import Caller
+
+    async def run() -> PairOutcome:
+        async with Caller(clients, connections=4) as caller:
+            return await list_pair(
+                caller,
+                aws_profile,
+                region,
+                only_running=only_running,
+                progress=progress,
+                cancel=cancel,
+                ec2_page_size=ec2_page_size,
+                ssm_page_size=ssm_page_size,
+            )
+
+    return asyncio.run(run())
 
 
 def _ended(

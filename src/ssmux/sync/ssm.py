@@ -15,6 +15,20 @@ import json
 from typing import Any
 
 HOOK_ID = "ssmux-lean-ssm-listing"
+
+
+def parse_listing(body: bytes) -> dict[str, Any]:
+    """A node listing page as it is (timestamps stay epoch seconds), with its ``NextToken``.
+
+    Raises:
+        ValueError: ``body`` is not a JSON object.
+    """
+    parsed = json.loads(body)
+    if not isinstance(parsed, dict):
+        raise ValueError(f"expected a JSON object, got {type(parsed).__name__}")
+    return parsed
+
+
 OPERATIONS = ("DescribeInstanceProperties", "DescribeInstanceInformation")
 
 

@@ -10,13 +10,16 @@ disappears or is expanded or collapsed) rebuilds the list.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nicegui import ui
 
 from ssmux.gui.components.target_row import TargetRow
 from ssmux.gui.panel_model import PanelGroup
 from ssmux.sync.targets import Source
+
+if TYPE_CHECKING:
+    from ssmux.gui.services import Services
 
 #: Rows rendered per group before "show more" (a panel shows about 20 at a time).
 PAGE_ROWS = 50
@@ -25,6 +28,7 @@ PAGE_ROWS = 50
 class PanelActions(Protocol):
     """What a group view asks of its panel."""
 
+    services: Services
     selected_key: str | None
     limits: dict[str, int]
 
@@ -62,6 +66,8 @@ class GroupView:
                     ui.label(group.title).classes("truncate").mark(f"group-title {key}")
                     self.count = ui.label("").classes("text-grey-6 font-normal").mark(f"group-count {key}")
                     self.status = ui.element("span").classes("flex items-center gap-1 min-w-0")
+                # Outside the toggle: a click on it must not also fold the group.
+                self.sign_in_slot = ui.element("span").classes("flex items-center")
                 self._action_button(group, key)
             self.rows_box = ui.element("div").classes("w-full")
             self.more = (
@@ -104,6 +110,28 @@ class GroupView:
 
     def fill_status(self) -> None:
         self.panel.fill_status(self.group, self.status)
+        self._offer_sign_in()
+
+    def _offer_sign_in(self) -> None:
+        """A "Sign in" button on a synced group whose last sync failed for want of a valid SSO sign-in."""
+        from ssmux.gui.sync_controller import SIGN_IN_CODES
+
+        group, sync = self.group, self.panel.services.sync
+        self.sign_in_slot.clear()
+        if group.pair is None or sync.running:
+            return
+        if sync.error_code(group.pair, group.status.code if group.status else "") not in SIGN_IN_CODES:
+            return
+        with self.sign_in_slot:
+            ui.button("Sign in", icon="login", on_click=self._sign_in).props(
+                "dense no-caps size=sm color=primary"
+            ).mark(f"group-sign-in {marker(group.key)}")
+
+    async def _sign_in(self) -> None:
+        from ssmux.gui.components.sign_in import sign_in
+
+        if self.group.pair is not None:
+            await sign_in(self.panel.services, aws_profile=self.group.pair[0])
 
     def _new_row(self, target: Any) -> TargetRow:
         row = TargetRow(target, selected=target.key == self.panel.selected_key).mark("target-row")

@@ -1,4 +1,5 @@
-"""The settings page: every setting, the sync pairs as an editable table, and the doctor panel.
+"""The settings page: every setting, IAM Identity Center sign-ins, the sync pairs as an editable table, and
+the doctor panel.
 
 Values are checked with the validators the CLI uses (``ssmux settings set`` gives the same messages) and
 written with :func:`ssmux.core.store.update_settings`, which keeps the file's comments and never writes an
@@ -8,6 +9,7 @@ invalid value. A pair's switch is saved at once; the other settings when "Save" 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from nicegui import run, ui
@@ -15,7 +17,7 @@ from nicegui import run, ui
 from ssmux.core import validation
 from ssmux.core.models import BACKENDS, Settings, SyncPair
 from ssmux.errors import SsmuxError
-from ssmux.gui.components.dialogs import show_error, value_text
+from ssmux.gui.components.dialogs import page_gone, show_error, value_text
 from ssmux.gui.doctor import Finding, run_doctor
 from ssmux.gui.layout import frame
 from ssmux.gui.services import Services
@@ -84,6 +86,14 @@ class SettingsPage:
                 self.error.set_visibility(False)
                 with ui.row().classes("w-full justify-end"):
                     ui.button("Save", on_click=self.save).mark("settings-save")
+
+            with ui.card().classes("w-full"):
+                with ui.row().classes("w-full items-center"):
+                    ui.label("IAM Identity Center").classes("text-lg font-medium")
+                    ui.space()
+                    ui.link("Accounts", "/accounts").mark("sso-accounts-link")
+                    ui.button("Sign in", icon="login", on_click=self.sign_in).mark("sso-sign-in")
+                self.sso_box = ui.column().classes("w-full gap-1").mark("sso-sessions")
 
             with ui.card().classes("w-full"):
                 ui.label("Sync pairs").classes("text-lg font-medium")
@@ -230,6 +240,48 @@ class SettingsPage:
             self.new_profile.set_value("")
             self.new_region.set_value("")
 
+    # IAM Identity Center -------------------------------------------------------------------------------
+    async def refresh_sso(self) -> None:
+        """Show each sso-session of the AWS config with its sign-in."""
+        from ssmux.sso.organization import sign_in_states
+
+        try:
+            states = await run.io_bound(sign_in_states)
+        except SsmuxError as error:
+            states, problem = [], str(error)
+        else:
+            problem = ""
+        if states is None or page_gone(self.sso_box):
+            return
+        now = datetime.now(UTC)
+        self.sso_box.clear()
+        with self.sso_box:
+            if problem or not states:
+                ui.label(
+                    problem or "No [sso-session] in the AWS config: add one with 'aws configure sso-session'."
+                ).classes("text-grey-7")
+            for state in states:
+                signed_in = state.signed_in(now)
+                with ui.row().classes("w-full items-center gap-3").mark(f"sso-session {state.session_name}"):
+                    ui.icon("verified_user" if signed_in else "no_accounts").classes(
+                        "text-positive" if signed_in else "text-grey-6"
+                    )
+                    ui.label(state.session_name).classes("font-mono")
+                    ui.label(state.start_url).classes("text-sm text-grey-7 break-all")
+                    ui.space()
+                    until = state.expires_at.strftime("%Y-%m-%d %H:%M UTC") if state.expires_at else ""
+                    ui.label(f"signed in until {until}" if signed_in else "not signed in").classes(
+                        "text-sm"
+                    ).mark(f"sso-state {state.session_name}")
+
+    async def sign_in(self) -> None:
+        from ssmux.gui.components.sign_in import sign_in
+
+        done = await sign_in(self.services)
+        if done is None or page_gone(self.sso_box):
+            return
+        await self.refresh_sso()
+
     # Recent --------------------------------------------------------------------------------------------
     def render_recent(self) -> None:
         self.recent_box.clear()
@@ -295,5 +347,6 @@ def create(services: Services) -> None:
             if loaded is None:
                 return
             page = SettingsPage(services, *loaded)
+            await page.refresh_sso()
             # After the page is shown: the checks call AWS and take a moment.
             ui.timer(0.05, page.run_doctor, once=True)

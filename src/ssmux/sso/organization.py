@@ -1,0 +1,212 @@
+"""What a front end does with an organization: which sign-ins there are, discovery, and profiles with pairs.
+
+``ssmux sso discover --write-aws-config --add-pairs`` and the app's Accounts page make the same change: a
+profile per chosen (account, role) in the AWS config's ssmux block (:mod:`ssmux.sso.config_block`), and a
+sync pair per written profile and region in ssmux's settings. :func:`write_profiles` is that change, once,
+for both; it returns what it did and prints nothing, so each front end shows it its own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ssmux.errors import InvalidValue
+from ssmux.sso.config_block import Written, write_block
+from ssmux.sso.discover import AccountRole, Discovery, discover
+from ssmux.sso.login import SsoTarget, resolve_target, usable_token
+from ssmux.sso.tokens import TokenCache
+
+if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
+    from ssmux.core.models import Settings, SyncPair
+
+
+@dataclass(frozen=True)
+class Populated:
+    """What :func:`write_profiles` did.
+
+    Attributes:
+        config_file: The AWS config file written.
+        written: The profiles in the block, and the names skipped because they exist outside it.
+        pairs: The sync pairs asked for (one per written profile and region).
+        added: Those of ``pairs`` that were new in the settings (the others were there already).
+    """
+
+    config_file: Path
+    written: Written
+    pairs: tuple[SyncPair, ...] = ()
+    added: tuple[SyncPair, ...] = ()
+
+
+def write_profiles(
+    session_name: str | None,
+    aws_profile: str | None,
+    roles: Sequence[AccountRole],
+    regions: Sequence[str] = (),
+    *,
+    add_pairs: bool = False,
+) -> Populated:
+    """Write a profile per role into the AWS config's block of ``session_name``; with ``add_pairs``, add a
+    sync pair per written profile and region.
+
+    The sign-in profile's ``endpoint_url`` (an emulator, a VPC endpoint) is given to the profiles made from
+    it; the first region becomes their ``region``.
+
+    Raises:
+        InvalidValue: no sso-session (profiles of a bare start URL cannot refresh).
+        StoreError: the AWS config or the settings cannot be written.
+    """
+    import botocore.session
+
+    from ssmux.core.models import SyncPair
+
+    if session_name is None:
+        raise InvalidValue(
+            "--write-aws-config needs an sso-session (profiles of a bare start URL cannot refresh)"
+        )
+    session = botocore.session.Session()
+    config_file = Path(session.get_config_variable("config_file")).expanduser()
+    settings = session.full_config.get("profiles", {}).get(aws_profile or "", {})
+    written = write_block(
+        config_file,
+        session_name,
+        roles,
+        region=regions[0] if regions else None,
+        endpoint_url=settings.get("endpoint_url"),
+    )
+    if not add_pairs:
+        return Populated(config_file, written)
+    pairs = tuple(SyncPair(name, region) for name in written.profiles for region in regions)
+    return Populated(config_file, written, pairs, add_pairs_to_settings(pairs))
+
+
+def add_role_pairs(
+    session_name: str | None, roles: Sequence[AccountRole], regions: Sequence[str]
+) -> tuple[SyncPair, ...]:
+    """Add a sync pair per role and region that signs as the role itself (``sso:<session>/<account>/<role>``,
+    :mod:`ssmux.sso.credentials`): nothing is written to the AWS config. The pairs that were new.
+
+    Raises:
+        InvalidValue: no sso-session (a bare start URL's sign-in cannot be refreshed for later syncs).
+    """
+    from ssmux.core.models import SyncPair
+    from ssmux.sso.credentials import RoleSource
+
+    if session_name is None:
+        raise InvalidValue("pairs of discovered roles need an sso-session: give --sso-session NAME")
+    names = [RoleSource(session_name, role.account_id, role.role_name).name for role in roles]
+    return add_pairs_to_settings(tuple(SyncPair(name, region) for name in names for region in regions))
+
+
+def add_pairs_to_settings(pairs: Sequence[SyncPair]) -> tuple[SyncPair, ...]:
+    """Add ``pairs`` to the settings (under the lock); those that were new."""
+    from ssmux.core.store import update_settings
+
+    added: list[SyncPair] = []
+
+    def change(current: Settings) -> Settings:
+        known = {pair.key for pair in current.sync_pairs}
+        added[:] = [pair for pair in dict.fromkeys(pairs) if pair.key not in known]
+        return replace(current, sync_pairs=(*current.sync_pairs, *added))
+
+    update_settings(change)
+    return tuple(added)
+
+
+# Sign-ins and discovery, for the app ------------------------------------------------------------------
+
+
+def sso_sessions() -> list[str]:
+    """The ``[sso-session NAME]`` sections of the AWS config, sorted."""
+    import botocore.session
+
+    return sorted(botocore.session.Session().full_config.get("sso_sessions", {}))
+
+
+def session_of_profile(aws_profile: str) -> str | None:
+    """The sso-session an AWS CLI profile signs in with, or ``None`` (no such profile, or not SSO); a role
+    named ``sso:<session>/<account>/<role>`` (a pair with no profile written) gives its session."""
+    import botocore.session
+
+    if aws_profile.startswith("sso:"):
+        return aws_profile.removeprefix("sso:").split("/", 1)[0] or None
+
+    profiles: dict[str, dict[str, Any]] = botocore.session.Session().full_config.get("profiles", {})
+    value = profiles.get(aws_profile, {}).get("sso_session")
+    return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A discovery with what it was made for: where the user signed in, and the profile carrying its
+    settings (``endpoint_url``)."""
+
+    target: SsoTarget
+    aws_profile: str | None
+    found: Discovery
+
+
+def discover_organization(
+    clients: AwsClients,
+    session_name: str | None = None,
+    *,
+    cache: TokenCache | None = None,
+    token_refresh: Callable[[], Any] | None = None,
+) -> Organization:
+    """Every account and role of a sign-in (the config's only sso-session when ``session_name`` is None).
+
+    Raises:
+        InvalidValue: no such sso-session, or several and none named.
+        AwsError: not signed in, the sign-in expired, or the portal failed (the message says what to do).
+    """
+    target, aws_profile = resolve_target(session_name=session_name)
+    oidc = token_refresh or (lambda: clients.unsigned_client("sso-oidc", aws_profile, target.region))
+    token = usable_token(target, oidc, cache)
+    found = discover(clients.unsigned_client("sso", aws_profile, target.region), token, target)
+    return Organization(target, aws_profile, found)
+
+
+@dataclass(frozen=True)
+class SignInState:
+    """An sso-session of the AWS config and its cached sign-in.
+
+    Attributes:
+        session_name: The ``[sso-session NAME]``.
+        start_url: Its access portal (``""`` when the section lacks one).
+        expires_at: When the cached access token expires, or ``None`` when there is none.
+        refreshable: Whether that token can be renewed without signing in again.
+    """
+
+    session_name: str
+    start_url: str
+    expires_at: datetime | None
+    refreshable: bool = False
+
+    def signed_in(self, now: datetime) -> bool:
+        """Whether a sync would find a usable token (or one it can renew)."""
+        return self.expires_at is not None and (self.expires_at > now or self.refreshable)
+
+
+def sign_in_states(cache: TokenCache | None = None) -> list[SignInState]:
+    """Every sso-session of the AWS config with its cached sign-in, by name."""
+    import botocore.session
+
+    cache = cache or TokenCache()
+    sessions: dict[str, dict[str, Any]] = botocore.session.Session().full_config.get("sso_sessions", {})
+    states: list[SignInState] = []
+    for name in sorted(sessions):
+        url = str(sessions[name].get("sso_start_url") or "")
+        token = cache.token(url, name) if url else None
+        states.append(
+            SignInState(
+                name,
+                url,
+                token.expires_at if token else None,
+                bool(token and token.refresh_token),
+            )
+        )
+    return states
