@@ -37,20 +37,25 @@ BIN = Path(sys.executable).parent
 MARKER = re.compile(r"<!-- not run by tests/cli/test_readme\.py: `([^`]+)` \(([^)]+)\) -->")
 MAX_NOT_RUN = 3  # the README should show what works; a growing list of exceptions means it does not
 
-#: The account the README's examples use, as the emulator serves it.
+#: The accounts the README's examples use, as the emulator serves them: the organization it signs in to
+#: first (the dev account), and prod, reached by hand after.
 SCENARIO = {
     "defaults": {"command": "/bin/sh", "prompt": "{name}$ "},
-    "profiles": [{"name": "prod", "account_id": "222222222222", "region": "eu-central-1"}],
+    "profiles": [
+        {"name": "prod", "account_id": "222222222222", "region": "eu-central-1"},
+        {"name": "dev", "account_id": "111111111111", "region": "eu-central-1"},
+    ],
     "instances": [
         {"profile": "prod", "id": "i-0123456789abcdef0", "name": "web-1", "tags": {"team": "web"}},
         {"profile": "prod", "name": "web-2", "tags": {"team": "web"}},
         {"profile": "prod", "name": "db-1", "tags": {"team": "data"}},
+        {"profile": "dev", "name": "api-1", "tags": {"team": "api"}},
     ],
     "sso": {
         "session": "corp",
         "region": "eu-central-1",
         "accounts": [
-            {"profile": "prod", "name": "Production", "roles": ["ReadOnlyAccess", "AdministratorAccess"]}
+            {"profile": "dev", "name": "Development", "roles": ["ReadOnlyAccess", "AdministratorAccess"]}
         ],
     },
 }

@@ -215,3 +215,9 @@ def test_pairs_that_sign_as_their_role_need_no_aws_profile(
     synced = run([*ssmux, "sync"], env)
     assert synced.returncode == 0, synced.stderr + synced.stdout
     assert "web" in {item["name"] for item in json.loads(run([*ssmux, "ls", "--json"], env).stdout)}
+    # A role taken away since: discovery says which pairs name it.
+    assert run([*ssmux, "pair", "add", "sso:corp/333333333333/Gone/eu-central-1"], env).returncode == 0
+    again = run([*ssmux, "sso", "discover"], env)
+    assert again.returncode == 0, again.stderr
+    gone = "(sso:corp/333333333333/Gone/eu-central-1)"
+    assert f"ssmux: warning: 1 sync pair of roles you can no longer reach {gone}" in again.stderr

@@ -154,6 +154,19 @@ def discover_command(
             click.echo(
                 f"ssmux: warning: the roles of account {account_id} could not be listed: {error}", err=True
             )
+    from ssmux.cli.output import plural
+    from ssmux.sso.organization import vanished_role_pairs
+
+    if not found.failed:  # with accounts unlisted, a missing role may only be unlisted
+        gone = vanished_role_pairs(target.session_name, found.roles)
+        if gone:
+            names = ", ".join(f"{pair.aws_profile}/{pair.region}" for pair in gone[:3])
+            more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+            click.echo(
+                f"ssmux: warning: {plural(len(gone), 'sync pair')} of roles you can no longer reach "
+                f"({names}{more}): remove with 'ssmux pair rm PROFILE/REGION'",
+                err=True,
+            )
     if write_aws_config:
         _write_profiles(target.session_name, aws_profile, chosen, regions, add_pairs)
     elif add_pairs:

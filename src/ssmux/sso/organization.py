@@ -102,6 +102,22 @@ def add_role_pairs(
     return add_pairs_to_settings(tuple(SyncPair(name, region) for name in names for region in regions))
 
 
+def vanished_role_pairs(session_name: str | None, found: Sequence[AccountRole]) -> list[SyncPair]:
+    """The sync pairs of ``session_name``'s roles (``sso:``) whose role discovery no longer finds."""
+    from ssmux.core.store import load_settings
+    from ssmux.sso.credentials import RoleSource
+
+    if session_name is None:
+        return []
+    reachable = {(role.account_id, role.role_name) for role in found}
+    gone = []
+    for pair in load_settings().sync_pairs:
+        source = RoleSource.parse(pair.aws_profile)
+        if source and source.session == session_name and (source.account_id, source.role) not in reachable:
+            gone.append(pair)
+    return gone
+
+
 def add_pairs_to_settings(pairs: Sequence[SyncPair]) -> tuple[SyncPair, ...]:
     """Add ``pairs`` to the settings (under the lock); those that were new."""
     from ssmux.core.store import update_settings
