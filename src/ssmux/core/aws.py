@@ -327,15 +327,9 @@ class AwsClients:
         Raises:
             AwsError: nothing could be resolved, or SSO / assume-role / credential_process failed.
         """
-        session, lock = self._session_and_lock(aws_profile)
+        found = self.signing_credentials(aws_profile)
         try:
-            with lock:
-                found = session.get_credentials()
-            if found is None:
-                import botocore.exceptions
-
-                raise botocore.exceptions.NoCredentialsError()
-            frozen = found.get_frozen_credentials()
+            frozen = found.get_frozen_credentials()  # may refresh them (SSO, assume-role)
         except Exception as error:
             raise translate(error, aws_profile=aws_profile) from error
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
