@@ -38,6 +38,19 @@ SCENARIO = {
     },
 }
 
+#: The installed aws CLI asking who the sso profile (an sso-session profile) is: it reads ssmux's token.
+WHO_AM_I = [
+    sys.executable,
+    "-m",
+    "awscli",
+    "sts",
+    "get-caller-identity",
+    "--profile",
+    "sso",
+    "--output",
+    "json",
+]
+
 
 @pytest.fixture(scope="module")
 def organization(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
@@ -53,19 +66,8 @@ def test_sign_in_then_the_aws_cli_uses_it(organization: RunningEmulator, tmp_pat
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, **organization.env(), "HOME": str(home), "SSMUX_HOME": str(tmp_path / "ssmux")}
-    aws = [
-        sys.executable,
-        "-m",
-        "awscli",
-        "sts",
-        "get-caller-identity",
-        "--profile",
-        "sso",
-        "--output",
-        "json",
-    ]
 
-    before = run(aws, env)
+    before = run(WHO_AM_I, env)
     assert before.returncode != 0  # not signed in yet: the CLI finds no token
 
     login = run([sys.executable, "-m", "ssmux", "sso", "login", "--no-browser"], env)
@@ -75,7 +77,7 @@ def test_sign_in_then_the_aws_cli_uses_it(organization: RunningEmulator, tmp_pat
     token_file = home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(b'corp').hexdigest()}.json"
     assert json.loads(token_file.read_text())["region"] == "eu-west-1"
 
-    after = run(aws, env)
+    after = run(WHO_AM_I, env)
     assert after.returncode == 0, after.stderr
     identity = json.loads(after.stdout)
     assert identity["Account"] == "111111111111"
@@ -168,18 +170,7 @@ def test_sign_in_in_the_browser_with_the_code_flow(organization: RunningEmulator
     assert "Sign in in the browser" in login.stderr and "/authorize?response_type=code" in login.stderr
     registration = [json.loads(p.read_text()) for p in (home / ".aws" / "sso" / "cache").glob("*.json")]
     assert any(r.get("grantTypes") == ["authorization_code", "refresh_token"] for r in registration)
-    aws = [
-        sys.executable,
-        "-m",
-        "awscli",
-        "sts",
-        "get-caller-identity",
-        "--profile",
-        "sso",
-        "--output",
-        "json",
-    ]
-    identity = run(aws, env)
+    identity = run(WHO_AM_I, env)
     assert identity.returncode == 0, identity.stderr
     assert json.loads(identity.stdout)["Account"] == "111111111111"
 

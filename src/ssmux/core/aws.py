@@ -174,20 +174,26 @@ class AwsClients:
     def unsigned_client(self, service: str, aws_profile: str | None, region: str) -> Any:
         """A client whose calls are not signed (IAM Identity Center's ``sso-oidc`` and ``sso`` portal: the
         aws CLI makes these with ``signature_version=UNSIGNED``), with ``aws_profile``'s settings
-        (``endpoint_url``) when given. Not cached: sign-in and discovery make a few calls each.
+        (``endpoint_url``) when given. Cached, like :meth:`client`: the roles of one organization share them.
 
         Raises:
             AwsError: the profile is unknown, or the client cannot be made.
         """
+        key = ("unsigned", service, aws_profile, region)
+        cached = self._clients.get(key)
+        if cached is not None:
+            return cached
         import botocore
         from botocore.config import Config
 
         session = self.botocore_session(aws_profile)
         config = Config(signature_version=botocore.UNSIGNED, retries={"mode": "standard"})
         try:
-            return session.create_client(service, region_name=region, config=config)
+            made = session.create_client(service, region_name=region, config=config)
         except Exception as error:
             raise translate(error, aws_profile=aws_profile, region=region) from error
+        with self._lock:
+            return self._clients.setdefault(key, made)
 
     def botocore_session(self, aws_profile: str | None) -> botocore.session.Session:
         """The cached botocore session of an AWS CLI profile (``None``: the SDK default chain).
@@ -202,12 +208,13 @@ class AwsClients:
             session = self._sessions.get(aws_profile)
             if session is not None:
                 return session, self._session_locks[aws_profile]
-            from ssmux.sso.credentials import RoleSource, add_role_provider, sign_in_profile
+            from ssmux.sso.credentials import RoleSource, add_role_provider, role_target
 
             # A discovered role (sso:SESSION/ACCOUNT/ROLE) is its sign-in's profile, signing as the role.
             role = RoleSource.parse(aws_profile)
+            target, profile = role_target(role) if role else (None, aws_profile)
             session = _shared_config_session_class()(
-                profile=sign_in_profile(role) if role else aws_profile,
+                profile=profile,
                 event_hooks=self._files.builtin_handlers(),
                 include_builtin_handlers=False,
             )
@@ -216,8 +223,11 @@ class AwsClients:
                 # Fail here, with a clear message, rather than deep inside the first API call.
                 session.get_scoped_config()
                 session.register_component("credential_provider", self._files.credential_resolver(session))
-                if role:
-                    add_role_provider(session, role)
+                if role and target:
+                    region = target.region
+                    add_role_provider(
+                        session, role, target, lambda s: self.unsigned_client(s, profile, region)
+                    )
             except SsmuxError:
                 raise  # already one line for the user (an sso-session missing from the AWS config)
             except Exception as error:

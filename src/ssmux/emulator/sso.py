@@ -14,9 +14,10 @@ Reference*) and the shapes in botocore's ``sso-oidc`` and ``sso`` models:
   ``InvalidGrantException`` for a code already used; the access token lives 8 hours. A refresh token is
   given to clients registered with scopes (the aws CLI registers ``sso:account:access`` for ``sso-session``
   profiles; legacy profiles register none and get none) or with the ``refresh_token`` grant.
-* The portal answers ``UnauthorizedException`` (401) for a missing, unknown or expired token, and
-  ``ForbiddenException: No access`` for a role the user is not assigned (what AWS sends, though the model
-  does not list it). Role credentials last one hour (a permission set's default session duration).
+* The portal answers ``UnauthorizedException`` (401) for a missing, unknown or expired token, and HTTP 403
+  ``ForbiddenException: No access`` for a role the user is not assigned: the model does not list it, but it
+  is what the aws CLI reports from AWS (aws/aws-cli issue 7871, aws/aws-sam-cli issue 2129). Role
+  credentials last one hour (a permission set's default session duration).
 
 The authorization-code sign-in with PKCE (what aws-cli v2 does by default for an ``sso-session``) is served
 too: RegisterClient with the ``authorization_code`` grant, a loopback redirect URI and the issuer URL; the

@@ -10,7 +10,9 @@ written anywhere.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,8 @@ from ssmux.errors import AwsError
 
 if TYPE_CHECKING:
     import botocore.session
+
+    from ssmux.sso.login import SsoTarget
 
 PREFIX = "sso:"
 _NAME = re.compile(r"^sso:(?P<session>[A-Za-z0-9_.-]+)/(?P<account>\d{12})/(?P<role>[\w+=,.@-]+)$")
@@ -44,51 +48,58 @@ class RoleSource:
         return cls(match["session"], match["account"], match["role"]) if match else None
 
 
-def sign_in_profile(source: RoleSource) -> str | None:
-    """The AWS CLI profile of ``source``'s sign-in (its settings, such as ``endpoint_url``, apply), if any.
+def role_target(source: RoleSource) -> tuple[SsoTarget, str | None]:
+    """The sign-in of ``source``'s sso-session, and the AWS CLI profile that uses it (its settings, such as
+    ``endpoint_url``, apply to the role's calls too), if any.
 
     Raises:
         InvalidValue: the sso-session is not in the AWS config.
     """
     from ssmux.sso.login import resolve_target
 
-    return resolve_target(session_name=source.session)[1]
+    return resolve_target(session_name=source.session)
 
 
 def role_session(source: RoleSource) -> botocore.session.Session:
     """A plain botocore session that signs as ``source``'s role (``core.aws.AwsClients`` makes its own
-    sessions the same way, with :func:`add_role_provider`).
+    sessions the same way, with :func:`add_role_provider` and its shared unsigned clients).
 
     Raises:
         InvalidValue: the sso-session is not in the AWS config.
     """
     import botocore.session
 
-    session = botocore.session.Session(profile=sign_in_profile(source))
-    add_role_provider(session, source)
+    target, profile = role_target(source)
+    session = botocore.session.Session(profile=profile)
+
+    @functools.cache
+    def unsigned(service: str) -> Any:
+        return session.create_client(service, region_name=target.region, config=_unsigned())
+
+    add_role_provider(session, source, target, unsigned)
     return session
 
 
-def add_role_provider(session: botocore.session.Session, source: RoleSource) -> None:
+def add_role_provider(
+    session: botocore.session.Session,
+    source: RoleSource,
+    target: SsoTarget,
+    unsigned: Callable[[str], Any],
+) -> None:
     """Put ``source``'s role credentials first in ``session``'s credential chain.
 
-    Raises:
-        InvalidValue: the sso-session is not in the AWS config.
+    ``unsigned(service)`` gives the ``sso`` portal and ``sso-oidc`` clients in the sign-in's region; the
+    caller shares them between the roles of one sign-in (a client costs milliseconds of CPU to make, and an
+    organization has hundreds of roles).
     """
     from botocore.credentials import CredentialProvider, RefreshableCredentials
-
-    from ssmux.sso.login import resolve_target
-
-    target, _ = resolve_target(session_name=source.session)
 
     def fetch() -> dict[str, Any]:
         from ssmux.sso.login import usable_token
 
-        oidc = session.create_client("sso-oidc", region_name=target.region, config=_unsigned())
-        token = usable_token(target, lambda: oidc)
-        portal = session.create_client("sso", region_name=target.region, config=_unsigned())
+        token = usable_token(target, lambda: unsigned("sso-oidc"))  # oidc only when it must refresh
         try:
-            answer = portal.get_role_credentials(
+            answer = unsigned("sso").get_role_credentials(
                 accessToken=token.access_token, accountId=source.account_id, roleName=source.role
             )["roleCredentials"]
         except Exception as error:
