@@ -49,7 +49,7 @@ def test_an_unknown_shell_is_a_usage_error() -> None:
 @pytest.mark.parametrize(
     ("shell", "words", "current", "expected"),
     [
-        ("zsh", "ssmux pro", "1", "profile"),
+        ("zsh", "ssmux prof", "1", "profile"),
         ("fish", "ssmux profile sh", "sh", "show"),
         ("bash", "ssmux group ", "2", "add"),
     ],
@@ -63,12 +63,12 @@ def test_each_shell_mode_completes_a_subcommand(shell: str, words: str, current:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_bash_completes_a_subcommand_name_with_the_script(tmp_path: Path) -> None:
-    """In a real bash with the script loaded, `ssmux pro<Tab>` becomes `profile`, `ssmux se<Tab>` settings."""
+    """In a real bash with the script loaded, `ssmux prof<Tab>` is `profile`, `ssmux se<Tab>` settings."""
     script = tmp_path / "ssmux.bash"
     script.write_text(ssmux("completion", "bash").stdout)
     probe = (
         f"source {script}\n"
-        'COMP_WORDS=(ssmux pro); COMP_CWORD=1; _ssmux_completion ssmux; echo "${COMPREPLY[*]}"\n'
+        'COMP_WORDS=(ssmux prof); COMP_CWORD=1; _ssmux_completion ssmux; echo "${COMPREPLY[*]}"\n'
         'COMPREPLY=(); COMP_WORDS=(ssmux se); COMP_CWORD=1; _ssmux_completion ssmux; echo "${COMPREPLY[*]}"\n'
     )
     done = subprocess.run(

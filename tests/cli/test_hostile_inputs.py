@@ -7,6 +7,7 @@ and the saved profiles and settings stay as they were.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import re
@@ -191,7 +192,9 @@ class _Answer(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # The sync may stop listening: the pair's other calls are cancelled once one fails.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         pass

@@ -89,6 +89,10 @@ def with_two_disabled_pairs(ssmux: Ssmux) -> None:
     assert ssmux("settings", "set", "sync_enabled", "false").status == 0
 
 
+#: What `pair ls --json` says of a pair added by hand: containers listed, no discovered account or role.
+NO_LABELS = {"containers": True, "account_name": None, "role_name": None}
+
+
 def test_pairs_add_disable_enable_rm(ssmux: Ssmux) -> None:
     """Pairs are added (optionally disabled), switched, removed and listed sorted."""
     with_two_disabled_pairs(ssmux)
@@ -98,13 +102,13 @@ def test_pairs_add_disable_enable_rm(ssmux: Ssmux) -> None:
     assert ssmux("pair", "disable", "prod", "us-west-2").status == 0
     assert ssmux("pair", "rm", "default", "eu-central-1").status == 0
     assert ssmux("pair", "ls", "--json").json() == [
-        {"aws_profile": "default", "region": "us-east-1", "enabled": True},
-        {"aws_profile": "dev", "region": "eu-west-1", "enabled": False},
-        {"aws_profile": "prod", "region": "us-west-2", "enabled": False},
+        {"aws_profile": "default", "region": "us-east-1", "enabled": True, **NO_LABELS},
+        {"aws_profile": "dev", "region": "eu-west-1", "enabled": False, **NO_LABELS},
+        {"aws_profile": "prod", "region": "us-west-2", "enabled": False, **NO_LABELS},
     ]
     table = ssmux("pair", "ls").out
     assert "sync is off" in table
-    assert table.splitlines()[1].split() == ["default", "us-east-1", "yes"]
+    assert table.splitlines()[1].split() == ["default", "us-east-1", "yes", "yes"]
 
 
 def test_pair_errors(ssmux: Ssmux) -> None:

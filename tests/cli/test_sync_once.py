@@ -49,7 +49,7 @@ def test_a_sync_with_a_failure_says_each_result_once(emulator: RunningEmulator, 
     done = sync(emulator, isolated_home, "--pair", "prod/eu-central-1", "--pair", "ghost/eu-central-1")
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["PAIR", "STATUS", "INSTANCES", "SECONDS", "ERROR"]
+    assert lines[0].split() == ["PAIR", "STATUS", "INSTANCES", "CONTAINERS", "SECONDS", "ERROR"]
     assert done.stdout.count("prod/eu-central-1") == 1, done.stdout
     assert done.stdout.count("ghost/eu-central-1") == 1, done.stdout
     assert done.stdout.count("ghost") == 2, done.stdout  # its row, and its error message naming it

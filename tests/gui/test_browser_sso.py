@@ -35,7 +35,8 @@ def manual_org(tmp_path: Path) -> Iterator[RunningEmulator]:
 
 def test_sign_in_from_settings_then_the_accounts_table(manual_org: RunningEmulator, tmp_path: Path) -> None:
     """Settings: not signed in; Sign in shows a code and a link; the link's page (a new tab) shows the same
-    code and approves; the settings say signed in, and Accounts lists every account and role."""
+    code and approves; the settings say signed in, and Accounts lists every account and role; adding pairs of
+    every enabled region syncs them, and the sync shows a row per account."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's chromium package)")
     home = tmp_path / "home"
@@ -82,6 +83,18 @@ def test_sign_in_from_settings_then_the_accounts_table(manual_org: RunningEmulat
                 ["Development", "111111111111", "AdministratorAccess"],
                 ["Development", "111111111111", "ReadOnlyAccess"],
                 ["Production", "222222222222", "ReadOnlyAccess"],
+            ]
+
+            # Every region enabled in each account (eu-central-1 and us-east-1 here), then the sync's rows.
+            page.get_by_text("Every region enabled in each account").click()
+            page.get_by_role("button", name="Add profiles and pairs").click()
+            page.get_by_text(re.compile("Synced 6 pairs")).wait_for()
+            progress = page.locator(".q-card", has_text="Sync by account").locator(".q-table")
+            progress.get_by_text("Production").wait_for()
+            rows = [row.inner_text().split("\t") for row in progress.locator("tbody tr").all()]
+            assert [[cell.strip() for cell in row] for row in rows] == [
+                ["Development", "4 of 4", "4", "0"],
+                ["Production", "2 of 2", "0", "0"],
             ]
             context.close()
         finally:

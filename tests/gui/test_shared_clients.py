@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_tabs_use_the_apps_clients(gui: Gui, demo_env: RunningEmulator) -> None:
-    """Two tabs on one (profile, region) call SSM through one client: the app's."""
+    """Two tabs on one (profile, region) call SSM with the app's AWS sessions (one botocore session each)."""
     store.update_settings(lambda settings: replace(settings, backend="native"))
     await gui.user.open("/")
     target = SessionTarget(
@@ -33,14 +33,13 @@ async def test_tabs_use_the_apps_clients(gui: Gui, demo_env: RunningEmulator) ->
     tabs = [gui.services.sessions.open(target) for _ in range(2)]
     for tab in tabs:
         await eventually(lambda tab=tab: tab.status is Status.CONNECTED, timeout=30, message=f"{tab.status}")
-    app_ssm = gui.services.aws.client("ssm", "dev", "eu-central-1")
     for tab in tabs:
         transport = tab._transport
         assert isinstance(transport, ChosenSession)
         assert isinstance(transport.inner, NativeFeed)
         assert transport.inner.api is not None
         assert transport.inner.api.clients is gui.services.aws
-        assert transport.inner.api.ssm is app_ssm
+        assert transport.inner.api.calls.clients is gui.services.aws
 
 
 async def test_forwards_use_the_apps_clients(gui: Gui, demo_env: RunningEmulator) -> None:
@@ -52,5 +51,5 @@ async def test_forwards_use_the_apps_clients(gui: Gui, demo_env: RunningEmulator
     session = running.forward.session
     assert session is not None
     assert session.api.clients is gui.services.aws
-    assert session.api.ssm is gui.services.aws.client("ssm", "dev", "eu-central-1")
+    assert session.api.calls.clients is gui.services.aws
     await gui.services.forwards.stop(running.id)

@@ -115,13 +115,26 @@ def test_launcher_runs_ssmux_with_every_argument_verbatim(tmp_path: Path) -> Non
     assert shim.name == "session-manager-plugin" and os.access(shim, os.X_OK)
     args = ["a b", "'q'", '"dq"', "$(id)", "`x`", "; &"]
     output = subprocess.run([str(shim), *args], capture_output=True, text=True, check=True, timeout=30).stdout
-    assert json.loads(output) == ["-m", "ssmux", "session-manager-plugin", *args]
+    assert json.loads(output) == ["-m", "ssmux.cli.dropin", *args]
+    # A single argument that is not --version goes to Python too (the plugin says "Unknown operation").
+    output = subprocess.run([str(shim), "--help"], capture_output=True, text=True, check=True, timeout=30)
+    assert json.loads(output.stdout) == ["-m", "ssmux.cli.dropin", "--help"]
+
+
+def test_launcher_answers_version_and_no_arguments_without_python(tmp_path: Path) -> None:
+    """--version and the bare call print exactly what the plugin prints, without starting Python."""
+    never = tmp_path / "no-such-python"
+    shim = install_shim(tmp_path / "bin", str(never), windows=False)
+    version = subprocess.run([str(shim), "--version"], capture_output=True, timeout=30, check=True)
+    assert version.stdout.decode() == PLUGIN_VERSION + "\n" and version.stderr == b""
+    bare = subprocess.run([str(shim)], capture_output=True, timeout=30, check=True)
+    assert bare.stdout.decode() == INSTALLED_MESSAGE and bare.stderr == b""
 
 
 def test_windows_launcher_text() -> None:
-    """On Windows the launcher is a .cmd passing %* to python -m ssmux session-manager-plugin."""
+    """On Windows the launcher is a .cmd passing %* to python -m ssmux.cli.dropin."""
     text = shim_script(r"C:\Program Files\Python\python.exe", windows=True)
-    assert '"C:\\Program Files\\Python\\python.exe" -m ssmux session-manager-plugin %*' in text
+    assert '"C:\\Program Files\\Python\\python.exe" -m ssmux.cli.dropin %*' in text
 
 
 def test_install_into_unwritable_folder_is_one_line(tmp_path: Path) -> None:
@@ -130,3 +143,57 @@ def test_install_into_unwritable_folder_is_one_line(tmp_path: Path) -> None:
     blocked.write_text("")
     with pytest.raises(SessionError, match=r"cannot write .*session-manager-plugin"):
         install_shim(blocked / "bin", sys.executable, windows=False)
+
+
+ECS_SESSION = {
+    "sessionId": "ecs-execute-command-0abc",
+    "streamUrl": "wss://ssmmessages.eu-central-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc",
+    "tokenValue": "ecs-tok",
+}
+ECS_TARGET = "ecs:demo_5f6c3f6fd1e14e0b8b2c4c3a1d2e3f40_5f6c3f6fd1e14e0b8b2c4c3a1d2e3f40-1234567890"
+ECS_ENDPOINT = "https://ecs.eu-central-1.amazonaws.com"
+
+
+def ecs_args(session: object) -> list[str]:
+    """argv[1:] as aws-cli's ExecuteCommandCaller passes it (awscli/customizations/ecs/executecommand.py)."""
+    return [json.dumps(session), "eu-central-1", "StartSession", "", json.dumps({"Target": ECS_TARGET}),
+            ECS_ENDPOINT]  # fmt: skip
+
+
+def test_ecs_execute_command_arguments() -> None:
+    """aws ecs execute-command's call: lower-case session keys, the ecs: target and the ECS endpoint."""
+    call = parse_plugin_args(ecs_args(ECS_SESSION), {})
+    assert call == PluginCall(
+        session_id="ecs-execute-command-0abc",
+        token="ecs-tok",
+        stream_url=ECS_SESSION["streamUrl"],
+        region="eu-central-1",
+        operation="StartSession",
+        aws_profile=None,
+        target=ECS_TARGET,
+        request={"Target": ECS_TARGET},
+        endpoint_url=ECS_ENDPOINT,
+    )
+
+
+def test_session_keys_match_without_regard_to_case_and_the_last_wins() -> None:
+    """Keys match the fields as Go's json.Unmarshal matches them: any case, a later key over an earlier."""
+    session = {"SESSIONID": "first", "sessionid": "last", "TokenValue": "t", "STREAMURL": "ws://h/x"}
+    call = parse_plugin_args(ecs_args(session), {})
+    assert isinstance(call, PluginCall)
+    assert (call.session_id, call.token, call.stream_url) == ("last", "t", "ws://h/x")
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {"sessionId": "s", "streamUrl": "ws://h/x"},  # no token
+        {"sessionId": "s", "streamUrl": "ws://h/x", "tokenValue": None},
+        {"sessionId": 7, "streamUrl": "ws://h/x", "tokenValue": "t"},
+        ["sessionId", "s"],
+    ],
+)
+def test_incomplete_ecs_session_is_one_clear_line(session: object) -> None:
+    """A session object without its three strings names argument 1 and both commands that make one."""
+    with pytest.raises(InvalidValue, match=r"argument 1 is not a StartSession .*ecs execute-command"):
+        parse_plugin_args(ecs_args(session), {})

@@ -102,8 +102,9 @@ def test_discover_writes_profiles_and_pairs_then_sync_reaches_the_accounts(
     home = tmp_path / "home"
     home.mkdir()
     config = tmp_path / "config"
-    original = organization.aws_config_file.read_text() + "# a comment of the user's, with no newline"
-    config.write_text(original)
+    # The user's file has Windows line ends and a last line with no newline: both stay as they are.
+    original = organization.aws_config_file.read_text().replace("\n", "\r\n") + "# a comment, no newline"
+    config.write_bytes(original.encode())
     env = {
         **os.environ, **organization.env(), "AWS_CONFIG_FILE": str(config), "HOME": str(home),
         "SSMUX_HOME": str(tmp_path / "ssmux"),
@@ -132,11 +133,11 @@ def test_discover_writes_profiles_and_pairs_then_sync_reaches_the_accounts(
     ]
     written = run([*write, "--add-pairs"], env)
     assert written.returncode == 0, written.stderr
-    text = config.read_text()
+    text = config.read_bytes().decode()
     assert text.startswith(original + "\n\n# >>> ssmux sso corp:")
     assert text.count("[profile corp-") == 2
     again = run(write, env)  # a second run replaces the block, nothing else
-    assert again.returncode == 0 and config.read_text() == text
+    assert again.returncode == 0 and config.read_bytes().decode() == text
 
     pairs = run([*ssmux, "pair", "ls", "--json"], env)
     assert {(p["aws_profile"], p["region"]) for p in json.loads(pairs.stdout)} == {

@@ -70,5 +70,7 @@ def test_three_hundred_accounts_sync_with_every_pair_accounted_for(
 
     grouped = ssmux("sync")
     lines = grouped.stdout.splitlines()
-    assert lines[0].startswith("UnauthorizedOperation in 15 pairs (sso:org/"), grouped.stdout
+    # Pairs are named by the account and role discovery found: team-007 ReadOnlyAccess eu-west-1.
+    assert lines[0].startswith("UnauthorizedOperation in 15 pairs (team-"), grouped.stdout
+    assert " ReadOnlyAccess eu-west-1, team-" in lines[0], grouped.stdout
     assert len(lines) <= 3  # the denied, and perhaps throttled EC2 and SSM calls that ran out of attempts

@@ -152,7 +152,7 @@ def test_an_organization_shares_a_few_connections(
         (f"AKIA{n:016d}", region, service)
         for n in range(50)
         for region in REGIONS
-        for service in ("ec2", "ssm")
+        for service in ("ec2", "ssm", "ecs")  # ecs: containers are listed by default
     }
     connections = {s.port for s in endpoint.seen}
     assert len(connections) <= 16, f"{len(connections)} connections for {len(endpoint.seen)} calls"
@@ -166,7 +166,7 @@ def test_aws_endpoint_url_reaches_profiles_without_endpoint_url(
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
     result = sync_pairs([(name, "eu-west-1")], clients=AwsClients())
     assert result.ok and result.instances == 1
-    assert {s.service for s in endpoint.seen} == {"ec2", "ssm"}
+    assert {s.service for s in endpoint.seen} == {"ec2", "ssm", "ecs"}
 
 
 def test_throttled_calls_are_retried_until_they_pass(

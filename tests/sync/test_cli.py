@@ -35,6 +35,8 @@ LS_FIELDS = [
     "platform",
     "private_ip",
     "tags",
+    "kind",
+    "container",
 ]
 DEMO_PAIRS = (("dev", "eu-central-1"), ("dev", "eu-west-1"), ("prod", "us-east-1"), ("prod", "us-west-2"))
 
@@ -61,12 +63,13 @@ def test_sync_json_and_exit_status(demo: RunningEmulator, monkeypatch: pytest.Mo
     result = run("sync", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert list(data) == ["pairs", "instances", "seconds"]
+    assert list(data) == ["pairs", "instances", "seconds", "containers"]
     assert [(p["profile"], p["region"], p["status"], p["error"]) for p in data["pairs"]] == [
         (*pair, "ok", None) for pair in DEMO_PAIRS
     ]
     assert all(
-        list(p) == ["profile", "region", "status", "instances", "seconds", "error"] for p in data["pairs"]
+        list(p) == ["profile", "region", "status", "instances", "seconds", "error", "containers", "ecs_error"]
+        for p in data["pairs"]
     )
     assert [p["instances"] for p in data["pairs"]] == [5, 2, 5, 1]
     assert data["instances"] == 13 and data["seconds"] > 0

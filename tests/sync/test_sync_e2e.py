@@ -82,7 +82,13 @@ def test_pagination_over_several_pages(
     fleet_emulator.apply(monkeypatch)
     events: list[SyncEvent] = []
     outcome = fetch_pair(
-        "big", "eu-west-1", clients=aws_clients, progress=events.append, ec2_page_size=50, ssm_page_size=50
+        "big",
+        "eu-west-1",
+        clients=aws_clients,
+        progress=events.append,
+        ec2_page_size=50,
+        ssm_page_size=50,
+        containers=False,  # the instance listing's pages alone
     )
     assert outcome.ok, outcome.error_message
     assert outcome.instances == 120
@@ -99,7 +105,7 @@ def test_large_pages_by_default(
     """By default the same 120 instances take one EC2 page and one DescribeInstanceProperties page."""
     fleet_emulator.apply(monkeypatch)
     events: list[SyncEvent] = []
-    outcome = fetch_pair("big", "eu-west-1", clients=aws_clients, progress=events.append)
+    outcome = fetch_pair("big", "eu-west-1", clients=aws_clients, progress=events.append, containers=False)
     assert outcome.ok and outcome.instances == 120
     assert sorted(event.service for event in events if event.kind == "page") == ["ec2", "ssm"]
 

@@ -97,6 +97,7 @@ def test_saved_profile_shows_once_with_synced_data() -> None:
         "name": "my-web", "instance_id": "i-00000001", "aws_profile": "dev", "region": "eu-central-1",
         "group": "frontend", "source": "saved", "state": "running", "ping_status": "Online", "platform": None,
         "private_ip": "10.0.0.1", "tags": {"Name": "web-1", "team": "mine", "fav": ""},
+        "kind": "instance", "container": None,
     }  # fmt: skip
 
 

@@ -98,6 +98,12 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, list[str]]:
 @click.option(
     "--parameter", "parameters", multiple=True, metavar="K=V", help="Document parameter; repeatable."
 )
+@click.option(
+    "--command",
+    metavar="CMD",
+    help="Run CMD in a terminal instead of a shell (a container: default /bin/sh; an instance: with "
+    "AWS-StartInteractiveCommand).",
+)
 def connect(
     target: str,
     aws_profile: str | None,
@@ -106,8 +112,10 @@ def connect(
     reason: str | None,
     document: str | None,
     parameters: tuple[str, ...],
+    command: str | None,
 ) -> None:
-    """Open a shell on TARGET: an instance id, a saved profile, or a name as 'ssmux ls' finds it.
+    """Open a shell on TARGET: an instance id, a saved profile, or a name as 'ssmux ls' finds it; or on
+    an ECS container (ECS Exec), named cluster/service/container, by its task id or its container name.
 
     On a terminal the session runs in raw mode: every key, Ctrl-C and Ctrl-Z included, goes to the
     remote shell; type Enter ~. to disconnect locally. With stdin not a terminal (echo 'uname' | ssmux
@@ -124,11 +132,13 @@ def connect(
         "backend": backend,
         "reason": reason,
     }
-    piped = document is None and not parameters and not _on_windows(target, aws_profile, region)
+    plain = document is None and not parameters and command is None
+    piped = plain and not _on_windows(target, aws_profile, region)
     script = _piped_script() if piped else None
     if script is not None:
         run_session(target, Kind.EXEC, command=script, **options)
-    run_session(target, Kind.SHELL, document=document, parameters=parse_parameters(parameters), **options)
+    run_session(target, Kind.SHELL, document=document, parameters=parse_parameters(parameters),
+                command=command, **options)  # fmt: skip
 
 
 def _on_windows(target: str, aws_profile: str | None, region: str | None) -> bool:

@@ -306,7 +306,7 @@ def sign_in_and_discover() -> Discovered:
     from ssmux.errors import SsmuxError
     from ssmux.sso.config_block import profile_name
     from ssmux.sso.login import DeviceLogin, resolve_target
-    from ssmux.sso.organization import discover_organization, write_profiles
+    from ssmux.sso.organization import add_pairs_to_settings, discover_organization, role_pair, write_profiles
 
     scenario = load_scenario("demo")
     assert scenario.sso is not None
@@ -321,13 +321,14 @@ def sign_in_and_discover() -> Discovered:
     except SsmuxError as error:
         _add_pairs(DEMO_DISCOVERED)
         return Discovered(session, error=f"the demo's sign-in failed: {error}")
-    pairs = tuple(
-        (profile_name(session, role), region)
+    labelled = tuple(  # as `ssmux sso discover --add-pairs` makes them: named by account and role
+        role_pair(profile_name(session, role), region, role)
         for role in found.select(roles=[DEMO_SYNCED_ROLE])
         for account, region in DEMO_DISCOVERED
         if role.account_name == account
     )
-    _add_pairs(pairs)
+    add_pairs_to_settings(labelled)
+    pairs = tuple(pair.key for pair in labelled)
     return Discovered(session, len(found.roles), len(found.accounts()), pairs)
 
 

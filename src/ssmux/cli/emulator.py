@@ -106,7 +106,7 @@ def emulator(
     remove_on_exit: Path | None,
     verbose: bool,
 ) -> None:
-    """Serve EC2, STS, KMS (moto) and SSM sessions with real shells, on 127.0.0.1.
+    """Serve EC2, STS, KMS, ECS (moto), SSM sessions and ECS Exec with real shells, on 127.0.0.1.
 
     Each profile of the scenario is its own account. Point boto3, the aws CLI or ssmux at it with the
     AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE the ready line names.

@@ -8,9 +8,11 @@ from __future__ import annotations
 import click
 
 from ssmux.cli.connect import run_session, session_options
+from ssmux.cli.exec_many import ExecDispatch
 
 
-@click.command("exec", context_settings={"ignore_unknown_options": True})
+# ExecDispatch hands `exec --group G | --tag K=V | TARGET... -- CMD` to ssmux.cli.exec_many.
+@click.command("exec", cls=ExecDispatch, context_settings={"ignore_unknown_options": True})
 @session_options
 @click.option(
     "--document",
@@ -35,6 +37,9 @@ def exec_command(
     does in its recent versions); with a document that does not, stderr comes merged into stdout, and a
     note says so. Ctrl-C sends SIGINT to the remote sh; a second one ends the session. With backend auto
     this uses the native client, the only one that keeps the two streams apart and reports the exit code.
+
+    On an ECS container (ECS Exec, interactive only) the command runs in a pty: stderr comes merged into
+    stdout, and the exit code is read from a marker the native client removes.
     """
     from ssmux.sessions.remote_exec import command_line
     from ssmux.sessions.runner import Kind

@@ -1,4 +1,5 @@
-"""``ssmux forward TARGET LOCAL_PORT:REMOTE_PORT [--host HOST]``: port forwarding through an instance."""
+"""``ssmux forward TARGET LOCAL_PORT:REMOTE_PORT [--host HOST]``: port forwarding through an instance or
+an ECS container."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def forward(
 ) -> None:
     """Forward LOCAL_PORT on this machine to REMOTE_PORT on TARGET (or on --host, through TARGET).
 
-    Many connections at once share the session. Prints "Port N opened for sessionId ..." and "Waiting for
+    TARGET may be an ECS container (its task's ports; --host through it). Many connections at once share
+    the session. Prints "Port N opened for sessionId ..." and "Waiting for
     connections..." like the plugin; Ctrl-C stops it cleanly.
     """
     from ssmux.sessions.forward import check_local_port

@@ -1,4 +1,9 @@
-"""``ssmux ls [QUERY]``: every connectable target, saved profiles and synced instances together.
+"""``ssmux ls [QUERY]``: every connectable target, saved profiles, synced instances and containers together.
+
+Containers (ECS tasks' containers, synced beside the instances) are listed by ``cluster/service/container``
+with their task id in the INSTANCE column (``--json`` has the SSM target ``ecs:...`` as ``instance_id``);
+when any is listed, a KIND column tells them from instances, and their SSM column says whether ECS Exec can
+reach them (``exec-ready``, ``no-exec``).
 
 This path must stay fast with 20,000 cached instances (the GUI's and the picker's data come from the same
 functions): it reads the profile files and the SQLite cache, never imports boto3 or rich, and prints with a
@@ -23,8 +28,12 @@ if TYPE_CHECKING:
 
 #: The columns of the table, as attributes of a target, in order.
 TABLE = ("short_name", "instance_id", "group", "state", "ping_status", "platform", "private_ip", "source")
+#: The table when containers are listed: a KIND column after the name.
+TABLE_WITH_KIND = ("short_name", "kind", *TABLE[1:])
 #: Columns left out, in this order, while the table is wider than the terminal.
-DROPPED_FIRST = ("source", "platform", "private_ip")
+DROPPED_FIRST = ("source", "platform", "kind", "private_ip")
+#: What the SSM column says of a container: whether ECS Exec can reach it.
+EXEC_READY, NO_EXEC = "exec-ready", "no-exec"
 #: Columns shortened (with an ellipsis) when dropping is not enough, and the width they keep at least.
 SHORTENED = {"short_name": 12, "group": 10}
 GAP = 2  # spaces between columns, as print_text_table writes them
@@ -67,10 +76,11 @@ def ls(
     state: str | None,
     show_all: bool,
 ) -> None:
-    """List saved profiles and synced instances; QUERY words must all match.
+    """List saved profiles, synced instances and containers; QUERY words must all match.
 
-    A word matches, case-insensitively, a name, an instance id, a tag value, an IP or a DNS name; results
-    are sorted by relevance, then name. Stopped instances are listed only with --all or --state.
+    A word matches, case-insensitively, a name, an instance id, a tag value, an IP or a DNS name (for a
+    container: cluster/service/container, task id, container name, task definition); results are sorted
+    by relevance, then name. Stopped instances are listed only with --all or --state.
     """
     from ssmux.cli.output import print_text_table
     from ssmux.core.validation import validate_instance_state
@@ -94,16 +104,25 @@ def ls(
 
         print_json([target.to_dict() for target in found])
     else:
-        cells = attrgetter(*TABLE)
+        containers = [index for index, target in enumerate(found) if target.container is not None]
+        table = TABLE_WITH_KIND if containers else TABLE
+        cells = attrgetter(*table)
         # Every cell goes through clean(), but only a value that is not printable pays the call (20,000 rows).
         rows = [
             [value if value and value.isprintable() else clean(value or "-") for value in cells(target)]
             for target in found
         ]
+        at_id, at_ssm = table.index("instance_id"), table.index("ping_status")
         for row in rows:
-            if row[0] == row[1]:
+            if row[0] == row[at_id]:
                 row[0] = "-"  # no name: the id is in its own column
-        columns, rows = fit(list(TABLE), rows, _terminal_width())
+        for index in containers:
+            ref = found[index].container
+            if ref is not None:
+                # The task id, not the 80-character SSM target (in --json): it names the task for connect.
+                rows[index][at_id] = clean(ref.task_id)
+                rows[index][at_ssm] = EXEC_READY if ref.exec_ready else NO_EXEC
+        columns, rows = fit(list(table), rows, _terminal_width())
         print_text_table([_headings()[name] for name in columns], rows)
         if not found:
             click.echo(_nothing_found(text, inventory, show_all), err=True)
@@ -130,7 +149,7 @@ def _headings() -> dict[str, str]:
     from ssmux.sync.instance import HEADINGS
 
     # A target's instance attributes are named as the instance columns, whose headings come with them.
-    return {**HEADINGS, "short_name": HEADINGS["name"], "group": "GROUP", "source": "SOURCE"}
+    return {**HEADINGS, "short_name": HEADINGS["name"], "group": "GROUP", "source": "SOURCE", "kind": "KIND"}
 
 
 def _terminal_width() -> int | None:
@@ -164,7 +183,8 @@ def fit(columns: list[str], rows: list[list[str]], width: int | None) -> tuple[l
     for name in DROPPED_FIRST:
         if total(kept) <= width:
             break
-        kept.remove(name)
+        if name in kept:  # KIND is there only when containers are listed
+            kept.remove(name)
     # One character at a time from the widest column that can still give one: the cut is shared fairly.
     for _ in range(total(kept) - width):
         widest = max(SHORTENED, key=lambda name: widths[name] - SHORTENED[name])
@@ -192,9 +212,25 @@ def _warn_only_running() -> None:
 
 
 def _warn_stale(inventory: Inventory, group: str | None) -> None:
-    """One line on stderr per pair whose last sync failed: its rows are older than they look."""
+    """One line on stderr per pair whose last sync (or last ECS listing) failed: its rows are older than
+    they look."""
     for status in inventory.pairs():
-        if not status.stale or (group is not None and status.group != group):
+        if group is not None and status.group != group:
+            continue
+        if not status.stale and status.containers_stale:
+            since = (
+                "showing containers from "
+                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(status.containers_last_success))}"
+                if status.containers_last_success
+                else "no containers listed"
+            )
+            reason = clean(status.ecs_error_message or status.ecs_error_code or "")
+            click.echo(
+                f"ssmux: warning: {status.group}'s containers are stale ({since}): "
+                f"last ECS listing failed: {reason}",
+                err=True,
+            )
+        if not status.stale:
             continue
         since = (
             f"showing instances from {time.strftime('%Y-%m-%d %H:%M', time.localtime(status.last_success))}"

@@ -53,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "connect": ("ssmux.cli.connect:connect", "Open a shell on an instance in this terminal."),
     "exec": ("ssmux.cli.exec_command:exec_command", "Run a command on an instance; exit with its exit code."),
     "forward": ("ssmux.cli.forward:forward", "Forward a local port to a port on or behind an instance."),
+    "cp": ("ssmux.cli.cp:cp", "Copy files to or from an instance: no S3, no SSH keys; resumable."),
+    "ssh": ("ssmux.cli.ssh:ssh", "Run the system ssh to an instance through Session Manager."),
+    "proxy": ("ssmux.cli.ssh:proxy", "Relay stdin/stdout to a port on an instance: ssh's ProxyCommand."),
+    "ssh-config": ("ssmux.cli.ssh:ssh_config", "Host entries for ~/.ssh/config: ssh, scp, VS Code by name."),
+    "rdp": ("ssmux.cli.rdp:rdp", "Open the RDP client on a Windows instance through a forwarded port."),
     "session-manager-plugin": ("ssmux.cli.plugin_shim:session_manager_plugin", "Drop-in for AWS's plugin."),
     "install-plugin-shim": ("ssmux.cli.plugin_shim:install_plugin_shim", "Put the drop-in plugin on PATH."),
     "emulator": (

@@ -100,6 +100,11 @@ def _open_sign_in_page(url: str) -> None:
 @click.option(
     "--region", "regions", multiple=True, metavar="REGION", help="Regions to sync (with --add-pairs)."
 )
+@click.option(
+    "--all-regions",
+    is_flag=True,
+    help="Every region enabled in each account (account:ListRegions, else EC2 DescribeRegions).",
+)
 @click.option("--add-pairs", is_flag=True, help="Add a sync pair per chosen role and --region.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with stable field names.")
 def discover_command(
@@ -110,6 +115,7 @@ def discover_command(
     accounts: tuple[str, ...],
     write_aws_config: bool,
     regions: tuple[str, ...],
+    all_regions: bool,
     add_pairs: bool,
     as_json: bool,
 ) -> None:
@@ -117,7 +123,9 @@ def discover_command(
 
     --add-pairs adds a pair per chosen role and --region that signs as the role itself
     (sso:SESSION/ACCOUNT/ROLE); with --write-aws-config the roles become AWS CLI profiles in a marked block
-    of the AWS config, and the pairs use those.
+    of the AWS config, and the pairs use those. --all-regions instead of --region asks each account, as
+    its role, which regions it has enabled, and pairs each role with those. Pairs show the account's name
+    and the role; running discovery again updates them.
     """
     from ssmux.cli.output import print_json, print_text_table
     from ssmux.core.aws import AwsClients
@@ -127,8 +135,10 @@ def discover_command(
     from ssmux.sso.login import resolve_target, usable_token
 
     regions = tuple(validate_region(region) for region in regions)
-    if add_pairs and not regions:
-        raise InvalidValue("--add-pairs needs at least one --region")
+    if all_regions and regions:
+        raise InvalidValue("give --region or --all-regions, not both")
+    if add_pairs and not (regions or all_regions):
+        raise InvalidValue("--add-pairs needs at least one --region, or --all-regions")
     if sso_region is not None:
         validate_region(sso_region)
     target, aws_profile = resolve_target(session_name=session_name, start_url=start_url, region=sso_region)
@@ -136,16 +146,19 @@ def discover_command(
     token = usable_token(target, lambda: clients.unsigned_client("sso-oidc", aws_profile, target.region))
     found = discover(clients.unsigned_client("sso", aws_profile, target.region), token, target)
     chosen = found.select(roles=roles, accounts=accounts)
+    enabled = _enabled_regions(clients, target.session_name, chosen) if all_regions else None
     if as_json:
-        print_json(
-            {
-                "roles": [
-                    {"account_id": r.account_id, "account_name": r.account_name, "role_name": r.role_name}
-                    for r in chosen
-                ],
-                "failed": [{"account_id": a, "error": e} for a, e in found.failed],
-            }
-        )
+        document: dict[str, Any] = {
+            "roles": [
+                {"account_id": r.account_id, "account_name": r.account_name, "role_name": r.role_name}
+                for r in chosen
+            ],
+            "failed": [{"account_id": a, "error": e} for a, e in found.failed],
+        }
+        if enabled is not None:
+            document["regions"] = {account: list(names) for account, names in enabled.regions.items()}
+            document["regions_failed"] = [{"account_id": a, "error": e} for a, e in enabled.failed]
+        print_json(document)
     else:
         print_text_table(
             ["ACCOUNT", "ACCOUNT ID", "ROLE"], [[r.account_name, r.account_id, r.role_name] for r in chosen]
@@ -167,24 +180,60 @@ def discover_command(
                 f"({names}{more}): remove with 'ssmux pair rm PROFILE/REGION'",
                 err=True,
             )
+    if enabled is not None and not as_json:
+        _say_enabled(enabled)
+    per_account = enabled.regions if enabled is not None else regions
     if write_aws_config:
-        _write_profiles(target.session_name, aws_profile, chosen, regions, add_pairs)
+        _write_profiles(target.session_name, aws_profile, chosen, per_account, add_pairs)
     elif add_pairs:
         from ssmux.sso.organization import add_role_pairs
 
-        added = add_role_pairs(target.session_name, chosen, regions)
+        added = add_role_pairs(target.session_name, chosen, per_account)
         click.echo(
-            f"sync pairs: {len(added)} added for {len(chosen)} roles x {len(regions)} regions, each "
+            f"sync pairs: {len(added)} added for {len(chosen)} roles x {_regions_text(per_account)}, each "
             "signing as its role (no AWS CLI profile written)",
             err=True,
         )
+
+
+def _enabled_regions(clients: Any, session_name: str | None, chosen: list[Any]) -> Any:
+    from ssmux.errors import InvalidValue
+    from ssmux.sso.regions import enabled_regions
+
+    if session_name is None:
+        raise InvalidValue("--all-regions asks each account as its role: give --sso-session NAME")
+    return enabled_regions(clients, session_name, chosen)
+
+
+def _say_enabled(enabled: Any) -> None:
+    from ssmux.cli.output import plural
+
+    counts = sorted({len(names) for names in enabled.regions.values()}) or [0]
+    spread = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    line = f"regions: {spread} enabled in each of {plural(len(enabled.regions), 'account')}"
+    if enabled.fell_back:
+        line += f" ({len(enabled.fell_back)} denied account:ListRegions: asked with ec2:DescribeRegions)"
+    click.echo(line, err=True)
+    for account_id, error in enabled.failed:
+        click.echo(
+            f"ssmux: warning: the regions of account {account_id} could not be listed (no pairs): {error}",
+            err=True,
+        )
+
+
+def _regions_text(regions: Any) -> str:
+    from collections.abc import Mapping
+
+    if isinstance(regions, Mapping):
+        return "the regions enabled in each account"
+    return f"{len(regions)} regions"
 
 
 def _write_profiles(
     session_name: str | None,
     aws_profile: str | None,
     chosen: list[Any],
-    regions: tuple[str, ...],
+    regions: Any,
     add_pairs: bool,
 ) -> None:
     from ssmux.sso.organization import write_profiles
@@ -195,4 +244,4 @@ def _write_profiles(
         click.echo(f"ssmux: warning: profile {name} exists outside ssmux's block: left as it is", err=True)
     if add_pairs:
         profiles, pairs = len(done.written.profiles), len(done.pairs)
-        click.echo(f"sync pairs: {pairs} for {profiles} profiles x {len(regions)} regions", err=True)
+        click.echo(f"sync pairs: {pairs} for {profiles} profiles x {_regions_text(regions)}", err=True)

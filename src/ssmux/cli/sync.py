@@ -20,6 +20,9 @@ import click
 from ssmux.errors import ExitStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ssmux.core.models import SyncPair
     from ssmux.sync.engine import Progress, SyncEvent, SyncResult
 
 #: Up to this many pairs, the result is a table with a row per pair and the live display a line per pair.
@@ -63,6 +66,7 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool, per_pair: bool
     """
     from ssmux.core import store
     from ssmux.core.aws import AwsClients
+    from ssmux.sync.ecs import pairs_without_containers
     from ssmux.sync.engine import pairs_to_sync, sync_pairs
     from ssmux.sync.inventory import Inventory
 
@@ -70,7 +74,9 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool, per_pair: bool
     settings = store.load_settings()
     keys = pairs_to_sync(settings, named)
     inventory = Inventory()
-    with _ProgressDisplay(keys) as progress:
+    # What discovery named each pair's account and role, to show beside (or instead of) PROFILE/REGION.
+    titles = {pair.key: pair.title for pair in settings.sync_pairs if pair.account_name}
+    with _ProgressDisplay(keys, titles) as progress:
         result = sync_pairs(
             keys,
             clients=AwsClients(),
@@ -78,6 +84,7 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool, per_pair: bool
             concurrency=concurrency,
             inventory=inventory,
             progress=progress,
+            no_containers=pairs_without_containers(settings),
         )
     if not named and not result.cancelled:
         # A full sync is the truth about the enabled pairs: forget pairs disabled or removed since.
@@ -89,9 +96,9 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool, per_pair: bool
 
         print_json(result.to_dict())
     elif per_pair or len(result.outcomes) <= TABLE_LIMIT:
-        _print_table(result)
+        _print_table(result, settings.sync_pairs)
     else:
-        _print_groups(result)
+        _print_groups(result, titles)
     total = len(result.outcomes)
     if result.cancelled:
         done = sum(1 for outcome in result.outcomes if not outcome.cancelled)
@@ -107,34 +114,50 @@ def sync(pairs: tuple[str, ...], concurrency: int, as_json: bool, per_pair: bool
         click.echo(f"ssmux: error: {failed}; {instances} synced from {others} in {seconds}", err=True)
     elif not as_json:
         click.echo(f"{instances} from {plural(total, 'pair')} in {seconds}")
-    if ok < total:
+    # A pair whose ECS listing alone failed synced its instances, but its failure is one all the same.
+    ecs_failed = sum(1 for outcome in result.outcomes if outcome.ecs_failed)
+    if ecs_failed:
+        which = "its" if ecs_failed == 1 else "their"
+        click.echo(
+            f"ssmux: error: the containers of {plural(ecs_failed, 'pair')} could not be listed "
+            f"({which} instances were synced): see the errors above",
+            err=True,
+        )
+    if ok < total or ecs_failed:
         sys.exit(int(ExitStatus.ERROR))
 
 
-def _print_table(result: SyncResult) -> None:
+def _print_table(result: SyncResult, pairs: Sequence[SyncPair] = ()) -> None:
+    """A row per pair; an ACCOUNT column (account and role, as discovery named them) when any is named."""
     from ssmux.cli.ls import clean
     from ssmux.cli.output import print_text_table
 
+    accounts = {pair.key: pair.account for pair in pairs if pair.account}
     rows = [
         (
             f"{outcome.aws_profile}/{outcome.region}",
+            *([clean(accounts.get((outcome.aws_profile, outcome.region)) or "-")] if accounts else []),
             outcome.status,
             str(outcome.instances) if outcome.ok else "-",
+            str(outcome.containers) if outcome.container_items is not None else "-",
             f"{outcome.seconds:.2f}",
-            clean(outcome.error_message or ""),
+            clean(outcome.error_message or outcome.ecs_error_message or ""),
         )
         for outcome in result.outcomes
     ]
-    print_text_table(("PAIR", "STATUS", "INSTANCES", "SECONDS", "ERROR"), rows)
+    headers = (
+        "PAIR", *(["ACCOUNT"] if accounts else []), "STATUS", "INSTANCES", "CONTAINERS", "SECONDS", "ERROR"
+    )  # fmt: skip
+    print_text_table(headers, rows)
 
 
-def _print_groups(result: SyncResult) -> None:
+def _print_groups(result: SyncResult, titles: Mapping[tuple[str, str], str]) -> None:
     """Many pairs: the failures, one line per way of failing (every pair: ``--per-pair`` or ``--json``)."""
     from ssmux.cli.ls import clean
     from ssmux.sync.grouping import group_failures
 
     for group in group_failures(result.outcomes):
-        click.echo(clean(group.line()))
+        click.echo(clean(group.line(titles=titles)))
 
 
 class _ProgressDisplay:
@@ -144,8 +167,9 @@ class _ProgressDisplay:
     line per finished pair stay behind to say it again.
     """
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str]], titles: Mapping[tuple[str, str], str]) -> None:
         self.keys = keys
+        self.titles = titles
         self.live: Any = None
         self.tasks: dict[tuple[str, str], Any] = {}
 
@@ -169,7 +193,11 @@ class _ProgressDisplay:
             self.live.start()
             for key in self.keys:
                 self.tasks[key] = self.live.add_task(
-                    "", total=None, start=False, pair=f"{key[0]}/{key[1]}", status="waiting"
+                    "",
+                    total=None,
+                    start=False,
+                    pair=self.titles.get(key) or f"{key[0]}/{key[1]}",
+                    status="waiting",
                 )
             return self._rich
         return _ignore

@@ -97,25 +97,65 @@ class Group:
 
 @dataclass(frozen=True)
 class SyncPair:
-    """An (AWS CLI profile, region) pair whose instances the sync lists."""
+    """An (AWS CLI profile, region) pair whose instances the sync lists.
+
+    Attributes:
+        aws_profile: The AWS CLI profile (or a discovered role, ``sso:SESSION/ACCOUNT/ROLE``).
+        region: The region.
+        enabled: Whether the sync visits it.
+        containers: Whether the sync lists its ECS containers too (off for pairs whose role may not).
+        account_name: The account's name, as discovery found it (``None``: not known); shown beside the pair.
+        role_name: The role the profile signs in as, as discovery found it (``None``: not known).
+    """
 
     aws_profile: str
     region: str
     enabled: bool = True
+    containers: bool = True
+    account_name: str | None = None
+    role_name: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         """What makes a pair unique in the settings: ``(aws_profile, region)``."""
         return (self.aws_profile, self.region)
 
+    @property
+    def account(self) -> str | None:
+        """The account and role as discovery named them (``team-001 ReadOnlyAccess``), or ``None``."""
+        if self.account_name is None:
+            return None
+        return f"{self.account_name} {self.role_name}" if self.role_name else self.account_name
+
+    @property
+    def title(self) -> str:
+        """How a user knows the pair: ``team-001 ReadOnlyAccess eu-west-1`` once discovery named its account,
+        else ``PROFILE/REGION``."""
+        account = self.account
+        return f"{account} {self.region}" if account else f"{self.aws_profile}/{self.region}"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        return {"aws_profile": self.aws_profile, "region": self.region, "enabled": self.enabled}
+        return {
+            "aws_profile": self.aws_profile,
+            "region": self.region,
+            "enabled": self.enabled,
+            "containers": self.containers,
+            "account_name": self.account_name,
+            "role_name": self.role_name,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SyncPair:
         """Build from the JSON/TOML form (no validation)."""
-        return cls(aws_profile=data["aws_profile"], region=data["region"], enabled=data.get("enabled", True))
+        return cls(
+            aws_profile=data["aws_profile"],
+            region=data["region"],
+            enabled=data.get("enabled", True),
+            containers=data.get("containers", True),
+            account_name=_none_if_empty(data.get("account_name")),
+            role_name=_none_if_empty(data.get("role_name")),
+        )
 
 
 #: A fresh home has no pairs: which (profile, region) pairs hold a user's instances is theirs to say

@@ -46,6 +46,9 @@ PAIR_FIELDS: dict[str, tuple[str, bool]] = {
     "aws_profile": ("str", True),
     "region": ("str", True),
     "enabled": ("bool", False),
+    "containers": ("bool", False),
+    "account_name": ("str", False),
+    "role_name": ("str", False),
 }
 SETTINGS_FIELDS: dict[str, str] = {
     "sync_enabled": "bool",
@@ -70,6 +73,8 @@ _FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
     "description": validate_description,
     "aws_profile": validate_aws_profile_name,
     "region": validate_region,
+    "account_name": validate_name,
+    "role_name": validate_name,
 }
 
 _TOMLLIB_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -342,7 +347,7 @@ def sync_settings(document: MutableMapping[str, Any], settings: Settings, fresh:
     """
     defaults = Settings().to_dict()
     values = settings.to_dict()
-    pairs = values.pop("sync_pairs")
+    pairs = [_pair_entry(pair) for pair in values.pop("sync_pairs")]
     for key, value in values.items():
         if key in document:
             _set_value(document, key, value)
@@ -350,6 +355,11 @@ def sync_settings(document: MutableMapping[str, Any], settings: Settings, fresh:
             document[key] = value
     if fresh or "sync_pairs" in document or pairs != defaults["sync_pairs"]:
         _sync_array(document, "sync_pairs", pairs, ("aws_profile", "region"), empty="inline")
+
+
+def _pair_entry(pair: dict[str, Any]) -> dict[str, Any]:
+    # ``containers`` is written only when off: a file of pairs that all list containers stays as it was.
+    return {**pair, "containers": None} if pair.get("containers", True) is True else pair
 
 
 def _profile_entry(profile: Profile) -> dict[str, Any]:

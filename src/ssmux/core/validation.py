@@ -215,7 +215,8 @@ def validate_group(group: Group) -> Group:
 
 
 def validate_pair(pair: SyncPair) -> SyncPair:
-    """Check a sync pair: a valid AWS CLI profile name and a known region.
+    """Check a sync pair: a valid AWS CLI profile name, a known region, switches that are booleans, and
+    account and role names (when set) like any other name.
 
     Raises:
         InvalidValue: A field is invalid.
@@ -225,6 +226,9 @@ def validate_pair(pair: SyncPair) -> SyncPair:
         aws_profile=validate_aws_profile_name(pair.aws_profile),
         region=validate_region(pair.region),
         enabled=_bool(pair.enabled, "enabled"),
+        containers=_bool(pair.containers, "containers"),
+        account_name=_optional(pair.account_name, lambda name: validate_name(name, "account name")),
+        role_name=_optional(pair.role_name, lambda name: validate_name(name, "role name")),
     )
 
 

@@ -2,8 +2,10 @@
 
 For each request it finds the scenario profile from the access key in the SigV4 ``Authorization`` header,
 then, in this order: waits the profile's latency, refuses the call when the throttle dice say so, refuses it
-when the profile denies the action, answers the SSM session operations moto lacks (:mod:`ssm_api`) and EC2
-DescribeInstances (:mod:`ec2_instances`: paged per instance, fast at 20,000 instances), and hands everything
+when the profile denies the action, answers the SSM session operations moto lacks (:mod:`ssm_api`), the ECS
+operations moto lacks or gets wrong (:mod:`ecs_api`: ListTasks, DescribeTasks, ExecuteCommand; the other
+ECS calls are moto's, once the pair's ECS is seeded) and EC2 DescribeInstances (:mod:`ec2_instances`:
+paged per instance, fast at 20,000 instances), and hands everything
 else to moto with the profile's account in ``x-moto-account-id``. Errors are shaped per protocol
 (:mod:`wire`) so botocore and the aws CLI raise the codes AWS would.
 """
@@ -15,7 +17,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ssmux.emulator.ecs_api import EcsApi
 from ssmux.emulator.faults import Faults
+from ssmux.emulator.instance_connect import InstanceConnect
+from ssmux.emulator.regions import AccountRegions
 from ssmux.emulator.scenario import Scenario, ScenarioProfile
 from ssmux.emulator.ssm_api import Caller, SsmApi
 from ssmux.emulator.sso import IdentityCenter, SsoDirectory
@@ -42,11 +47,15 @@ class EmulatorApi:
         scenario: Profiles (access key -> account) and their fault overrides.
         ssm: Handlers of the SSM operations moto lacks.
         faults: Fault options of the command line.
+        ecs: Handlers of the ECS operations moto lacks, or None (no ECS beyond moto's).
     """
 
-    def __init__(self, moto_app: WsgiApp, scenario: Scenario, ssm: SsmApi, faults: Faults) -> None:
+    def __init__(
+        self, moto_app: WsgiApp, scenario: Scenario, ssm: SsmApi, faults: Faults, ecs: EcsApi | None = None
+    ) -> None:
         self.moto_app = moto_app
         self.ssm = ssm
+        self.ecs = ecs
         self.faults = faults
         # Profiles and Identity Center role grants: each access key acts in its account.
         callers = scenario.callers
@@ -56,6 +65,9 @@ class EmulatorApi:
         self._dice = {p.name: self._faults[p.name].dice(f"api/{p.name}") for p in callers}
         self._anonymous_dice = faults.dice("api")
         self.identity = IdentityCenter(SsoDirectory.of(scenario.sso)) if scenario.sso else None
+        self.regions = AccountRegions(scenario)  # account:ListRegions, ec2:DescribeRegions, disabled regions
+        # EC2 Instance Connect's pushed keys, and the metadata document instances' sshd read them from.
+        self.instance_connect = InstanceConnect(ssm.fleet)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -64,13 +76,17 @@ class EmulatorApi:
             if self.faults.latency_ms:
                 time.sleep(self.faults.latency_ms / 1000)
             return self.identity(environ, start_response)
-        request = read_request(environ)
+        if InstanceConnect.handles(str(environ.get("PATH_INFO", ""))):  # an instance's metadata: unsigned
+            return self.instance_connect.metadata(environ, start_response)
+        request = AccountRegions.named(read_request(environ), str(environ.get("PATH_INFO", "")))
         profile = self._profiles.get(request.access_key_id)
         faults = self._faults[profile.name] if profile else self.faults
         dice = self._dice[profile.name] if profile else self._anonymous_dice
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         ours = request.service == "ssm" and request.action in SsmApi.OPERATIONS
+        ecs = self.ecs if request.service == "ecs" else None
+        ours = ours or (ecs is not None and request.action in ecs.OPERATIONS)
         try:
             if ours and profile is None:  # AWS authenticates before it throttles or authorizes
                 raise ApiError(
@@ -80,8 +96,31 @@ class EmulatorApi:
                 raise _throttled(request)
             if profile is not None and profile.denies(f"{request.service}:{request.action}"):
                 raise _denied(request, profile)
+            answer = self.regions.answer(request, profile, environ, start_response) if profile else None
+            if answer is not None:
+                _log(request, profile, 200, started)
+                return answer
             if profile is not None:  # a generated account's instances are put into moto on first use
                 self.ssm.fleet.ensure(profile.account_id, request.region)
+            if profile is not None and request.service == "ec2-instance-connect":
+                connect = self.instance_connect
+                body = connect.handle(request.action, profile, request.region, request.json_body())
+                _log(request, profile, 200, started)
+                return json_response(start_response, body)
+            if profile is not None and request.service == "ec2" and request.action == "GetPasswordData":
+                from ssmux.emulator.windows import get_password_data  # moto's is no encrypted password
+
+                xml = get_password_data(self.ssm.fleet, profile.account_id, request.region, request.body,
+                                        environ.get("QUERY_STRING", ""))  # fmt: skip
+                _log(request, profile, 200, started)
+                return xml_response(start_response, xml)
+            if ecs is not None and profile is not None:
+                ecs.fleet.ensure(profile.account_id, request.region)  # moto's ECS calls see it too
+                if request.action in ecs.OPERATIONS:
+                    caller = Caller(profile, request.region, faults)
+                    body = ecs.handle(request.action, caller, request.json_body())
+                    _log(request, profile, 200, started)
+                    return json_response(start_response, body)
             if ours and profile is not None:
                 caller = Caller(profile, request.region, faults)
                 body = self.ssm.handle(request.action, caller, request.json_body())

@@ -110,6 +110,7 @@ class Emulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._temporary_dir: Path | None = None
+        self._ecs: Any = None
 
     def start(self) -> dict[str, str]:
         """Bring everything up; returns the ready line's fields."""
@@ -120,6 +121,8 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from ssmux.emulator.api import EmulatorApi
+        from ssmux.emulator.ecs_api import EcsApi
+        from ssmux.emulator.ecs_fleet import EcsFleet
         from ssmux.emulator.sessions import SessionRegistry
         from ssmux.emulator.ssm_api import SsmApi
 
@@ -131,9 +134,11 @@ class Emulator:
             seeded = time.perf_counter()
             registry = SessionRegistry()
             self._start_data_channel(registry)
-            ssm = SsmApi(fleet, registry, self._dc.stream_url)
+            self._ecs = ecs = EcsFleet(self.scenario)  # seeded per pair on its first ECS call
+            ssm = SsmApi(fleet, registry, self._dc.stream_url, ecs)
+            ecs_api = EcsApi(ecs, registry, self._dc.stream_url)
             moto_app = DomainDispatcherApplication(create_backend_app)
-            self._serve_http(EmulatorApi(moto_app, self.scenario, ssm, self.options.faults))
+            self._serve_http(EmulatorApi(moto_app, self.scenario, ssm, self.options.faults, ecs_api))
             endpoint = f"http://{_url_host(self.options.host)}:{self._server.socket.getsockname()[1]}"
             _warm_up(moto_app, self.scenario)
         config_dir = self.options.aws_config_dir
@@ -177,6 +182,9 @@ class Emulator:
             if not loop.is_running():
                 loop.close()
             self._loop = None
+        if self._ecs is not None:  # after the data channel: no container shell runs in its folder now
+            self._ecs.close()
+            self._ecs = None
         if self._temporary_dir is not None:
             shutil.rmtree(self._temporary_dir, ignore_errors=True)
             self._temporary_dir = None

@@ -4,6 +4,13 @@ The format is described in :mod:`ssmux.emulator.scenario`. This module turns the
 (one per account), the instance entries of every account and region, and the fault rules' overrides per
 account and per role grant. Everything is derived from the block alone (names, ids, keys, the accounts a
 rule picks), so a scenario always yields the same organization.
+
+A rule may also give its accounts ``disabled_regions``: opt-in regions of ``regions`` (not the first) that
+those accounts have not enabled (AWS lets only regions launched after March 2019 be off). They get no
+instances there, ``account:ListRegions`` and ``DescribeRegions`` say so, and their calls there fail
+(:mod:`ssmux.emulator.regions`)::
+
+    "faults": [{"accounts": ["team-00*"], "disabled_regions": ["ap-east-1"]}]
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from ssmux.errors import InvalidValue
 
 GENERATE_KEYS = {"accounts", "name_prefix", "first_account_id", "roles", "regions", "instances", "instance",
                  "seed", "faults"}  # fmt: skip
-RULE_KEYS = {"accounts", "roles", "deny", *FIELD_NAMES}
+RULE_KEYS = {"accounts", "roles", "deny", "disabled_regions", *FIELD_NAMES}
 #: An organization bigger than this is a typo rather than a test (the sync benchmark uses 300).
 MAX_ACCOUNTS = 10_000
 DEFAULT_ROLES = ("AdministratorAccess", "ReadOnlyAccess")
@@ -66,6 +73,8 @@ class Organization:
         instances: Instances per account and region.
         instance: The instance entry every generated instance starts from (before the account and region).
         role_overrides: Fault rules limited to some roles, by (account name, role).
+        disabled: Opt-in regions of ``regions`` that an account has not enabled, by account name: it has no
+            instances there, and :mod:`ssmux.emulator.regions` lists them as disabled for it.
     """
 
     profiles: tuple[ScenarioProfile, ...]
@@ -74,6 +83,7 @@ class Organization:
     instances: int
     instance: Mapping[str, Any]
     role_overrides: Mapping[tuple[str, str], _Override]
+    disabled: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def instance_entries(self, defaults: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """One instance entry (with ``count``) per account and region, ``defaults`` under ``instance``."""
@@ -82,6 +92,8 @@ class Organization:
         template = {**defaults, **self.instance}
         for profile in self.profiles:
             for region in self.regions:
+                if region in self.disabled.get(profile.name, ()):
+                    continue
                 yield {**template, "profile": profile.name, "region": region, "count": self.instances}
 
     def grant(self, grant: ScenarioProfile) -> ScenarioProfile:
@@ -113,6 +125,7 @@ def parse_organization(raw: Any, taken_accounts: set[str]) -> Organization:
         raise InvalidValue(f"{_WHERE}: account {clash[0]} is also a profile's; change first_account_id")
     accounts = [_Override() for _ in names]
     role_overrides: dict[tuple[str, str], _Override] = {}
+    disabled: dict[str, frozenset[str]] = {}
     raw_rules = data.get("faults", [])
     if not isinstance(raw_rules, list):
         raise InvalidValue(
@@ -129,7 +142,10 @@ def parse_organization(raw: Any, taken_accounts: set[str]) -> Organization:
         except (InvalidValue, TypeError) as error:
             raise InvalidValue(f"{where}: {error}") from None
         deny = _deny(rule.get("deny", False), where)
+        off = _disabled_regions(rule, regions, where)
         for index in chosen:
+            if off:
+                disabled[names[index]] = disabled.get(names[index], frozenset()) | off
             if rule_roles is None:
                 accounts[index].add(faults, deny)
                 continue
@@ -138,7 +154,31 @@ def parse_organization(raw: Any, taken_accounts: set[str]) -> Organization:
     profiles = tuple(
         accounts[n].applied(_account_profile(name, ids[n], regions[0])) for n, name in enumerate(names)
     )
-    return Organization(profiles, roles, regions, instances, instance, role_overrides)
+    return Organization(profiles, roles, regions, instances, instance, role_overrides, disabled)
+
+
+def _disabled_regions(rule: Mapping[str, Any], regions: tuple[str, ...], where: str) -> frozenset[str]:
+    """A rule's ``disabled_regions``: opt-in regions of the organization (AWS lets no other be disabled),
+    never the accounts' default region (the first)."""
+    from ssmux.emulator.regions import OPT_IN_REGIONS
+
+    if "disabled_regions" not in rule:
+        return frozenset()
+    if "roles" in rule:
+        raise InvalidValue(f"{where}: disabled_regions is the whole account's: drop 'roles' from this rule")
+    chosen = _names(rule, "disabled_regions", _REGION, (), 'regions like ["ap-east-1"]', where=where)
+    for region in chosen:
+        if region not in regions[1:]:
+            raise InvalidValue(
+                f"{where}.disabled_regions: '{region}' is not one of sso.generate.regions after the first "
+                "(the accounts' default region is always enabled)"
+            )
+        if region not in OPT_IN_REGIONS:
+            raise InvalidValue(
+                f"{where}.disabled_regions: '{region}' is enabled by default in every AWS account; only "
+                f"opt-in regions can be disabled ({', '.join(sorted(OPT_IN_REGIONS)[:3])}...)"
+            )
+    return frozenset(chosen)
 
 
 def _account_profile(name: str, account_id: str, region: str) -> ScenarioProfile:

@@ -28,6 +28,9 @@ are derived from the account, region and position, so a scenario always yields t
 (a string split like a shell would, or a list) is what a shell session runs; ``prompt`` sets ``PS1``, with
 ``{name}`` and ``{id}`` replaced. ``defaults`` gives any instance field to every entry that lacks it.
 
+An optional ``ecs`` object gives accounts ECS clusters, services and tasks, written out or generated
+(:mod:`ssmux.emulator.ecs_scenario` describes it).
+
 An optional ``sso`` object makes the scenario an IAM Identity Center organization
 (:mod:`ssmux.emulator.sso`)::
 
@@ -68,7 +71,9 @@ always picks the same ones and one rule's draw does not move another's) or a lis
 (``*`` and ``?`` match). The rest of a rule is what those accounts get: fault options
 (:class:`~ssmux.emulator.faults.Faults`: ``latency_ms``, ``throttle``...) and ``deny`` (as a profile's). With
 ``roles``, only those roles' grants get them (``ReadOnlyAccess`` lacking ``ec2:DescribeInstances``); without,
-the whole account. Later rules override earlier ones' fault options; denials add up.
+the whole account. Later rules override earlier ones' fault options; denials add up. A rule's
+``disabled_regions`` (opt-in regions of ``regions``, not the first) leaves them disabled in its accounts, as
+``account:ListRegions`` then reports (see :mod:`ssmux.emulator.organization`).
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ssmux.core.validation import is_instance_id
+from ssmux.emulator.ecs_scenario import EcsScenario, parse_ecs
 from ssmux.emulator.faults import Faults
 from ssmux.errors import InvalidValue
 from ssmux.protocol.versions import DEFAULT_AGENT_VERSION
@@ -274,6 +280,7 @@ class Scenario:
         sso: The IAM Identity Center organization, or None.
         hidden: Profiles of generated accounts (``sso.generate``): accounts like any other, but only reached
             through their role grants, and never written to the AWS config files.
+        ecs: ECS clusters, services and tasks (:mod:`ssmux.emulator.ecs_scenario`).
     """
 
     name: str
@@ -281,6 +288,7 @@ class Scenario:
     instances: tuple[ScenarioInstance, ...]
     sso: ScenarioSso | None = None
     hidden: tuple[ScenarioProfile, ...] = ()
+    ecs: EcsScenario = field(default_factory=EcsScenario)
 
     @property
     def all_profiles(self) -> tuple[ScenarioProfile, ...]:
@@ -301,7 +309,8 @@ class Scenario:
         return self._by_key.get(access_key_id)
 
     def regions(self, profile: ScenarioProfile) -> tuple[str, ...]:
-        """Regions the profile has anything in: its default region first, then those of its instances."""
+        """Regions the profile has anything in: its default region first, then those of its instances and
+        ECS clusters."""
         return tuple(dict.fromkeys([profile.region, *self._regions.get(profile.name, ())]))
 
     def instances_in(self, account_id: str, region: str) -> list[ScenarioInstance]:
@@ -324,6 +333,8 @@ class Scenario:
         found: dict[str, dict[str, None]] = {}
         for instance in self.instances:
             found.setdefault(instance.profile, {})[instance.region] = None
+        for cluster in self.ecs.clusters:
+            found.setdefault(cluster.profile, {})[cluster.region] = None
         return found
 
     @cached_property
@@ -372,7 +383,8 @@ def parse_scenario(data: Any, *, source: str, name: str | None = None) -> Scenar
 
 class _Parser:
     def __init__(self, data: Any, name: str) -> None:
-        self.data = _mapping(data, "the top level", {"profiles", "instances", "defaults", "name", "sso"})
+        top_level = {"profiles", "instances", "defaults", "name", "sso", "ecs"}
+        self.data = _mapping(data, "the top level", top_level)
         self.name = str(self.data.get("name", name))
 
     def scenario(self) -> Scenario:
@@ -404,7 +416,8 @@ class _Parser:
                 instances.extend(self._instances(entry, "sso.generate.instance", by_name, positions))
         _unique([f"{i.account_id} {i.instance_id}" for i in instances], "instance id in one account")
         sso = self._sso(sso_data, by_name, organization) if sso_data is not None else None
-        return Scenario(self.name, tuple(profiles), tuple(instances), sso, hidden)
+        ecs = parse_ecs(self.data.get("ecs"), by_name)
+        return Scenario(self.name, tuple(profiles), tuple(instances), sso, hidden, ecs)
 
     def _sso(
         self, data: dict[str, Any], profiles: dict[str, ScenarioProfile], organization: Organization | None

@@ -73,6 +73,9 @@ class EmulatedSession:
             ``stdOutSeparatorPrefix``, ``stdErrSeparatorPrefix``); None otherwise.
         preferences: The session preferences that apply (``inputs``: ``idleSessionTimeout``,
             ``maxSessionDuration``, ``kmsKeyId``, ``runAsEnabled``, ``shellProfile``, logging fields...).
+        cwd: Working directory of the command (an ECS container's folder), or None for the default.
+        inherit_env: Whether the command gets the emulator's environment under ``env`` (instances), or
+            ``env`` alone (an ECS container has its own environment).
     """
 
     session_id: str
@@ -98,6 +101,8 @@ class EmulatedSession:
     end_date: datetime | None = None
     shell_config: dict[str, Any] | None = None
     preferences: dict[str, Any] = field(default_factory=dict)
+    cwd: str | None = None
+    inherit_env: bool = True
 
     @property
     def active(self) -> bool:
@@ -139,6 +144,8 @@ class SessionRegistry:
         owner: str = "",
         shell_config: Mapping[str, Any] | None = None,
         preferences: Mapping[str, Any] | None = None,
+        cwd: str | None = None,
+        inherit_env: bool = True,
     ) -> EmulatedSession:
         """Register a new session with a fresh id and token, and return it."""
         session = EmulatedSession(
@@ -161,6 +168,8 @@ class SessionRegistry:
             owner=owner,
             shell_config=dict(shell_config) if shell_config is not None else None,
             preferences=dict(preferences or {}),
+            cwd=cwd,
+            inherit_env=inherit_env,
         )
         with self._lock:
             self._sessions[session.session_id] = session

@@ -12,12 +12,13 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ssmux.emulator import ssm_inventory
+from ssmux.emulator.agents import goshlex
 from ssmux.emulator.documents import (
     DEFAULT_DOCUMENT,
     SessionDocument,
@@ -30,6 +31,7 @@ from ssmux.emulator.documents import (
     resolve_session,
     shell_command,
 )
+from ssmux.emulator.ecs_fleet import ECS_AGENT_VERSION, EcsFleet, EcsRecord
 from ssmux.emulator.faults import Faults
 from ssmux.emulator.fleet import Fleet, Node
 from ssmux.emulator.scenario import ScenarioProfile
@@ -46,6 +48,27 @@ _SESSION_FILTER_KEYS = (
     "SessionId",
     "AccessType",
 )
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a session's command runs: an instance (this machine's environment) or an ECS container."""
+
+    shell_command: list[str]
+    env: Mapping[str, str]
+    agent_version: str
+    #: A container's folder; None for an instance (the command inherits the emulator's environment).
+    cwd: str | None = None
+
+    def interactive_command(self, commands: str) -> list[str]:
+        """InteractiveCommands: ``sh -c`` on an instance; split and run as is in a container (container
+        mode, ``StartCommandExecutor`` in ``agent/session/shell/shell_unix.go``)."""
+        if self.cwd is None:
+            return ["sh", "-c", commands]
+        try:
+            return goshlex.split(commands) or ["sh"]
+        except goshlex.SplitError as error:
+            raise ApiError("InvalidParameters", f"Failed to parse commands input: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,7 @@ class SsmApi:
         fleet: The seeded scenario.
         registry: Where sessions live (shared with the data channel).
         stream_url: Gives the websocket URL of a session (its current cell; presigned or not).
+        ecs: The scenario's ECS, whose exec-ready containers are targets too (``ecs:<cluster>_<task>_<id>``).
     """
 
     OPERATIONS = frozenset(
@@ -88,11 +112,16 @@ class SsmApi:
     )
 
     def __init__(
-        self, fleet: Fleet, registry: SessionRegistry, stream_url: Callable[[EmulatedSession], str]
+        self,
+        fleet: Fleet,
+        registry: SessionRegistry,
+        stream_url: Callable[[EmulatedSession], str],
+        ecs: EcsFleet | None = None,
     ) -> None:
         self.fleet = fleet
         self.registry = registry
         self.stream_url = stream_url
+        self.ecs = ecs
 
     def handle(self, action: str, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         """Run one operation; raises :class:`ApiError` for anything AWS would refuse."""
@@ -107,7 +136,8 @@ class SsmApi:
         ``properties``: InteractiveCommands ``sh -c <commands>`` in a pty (agent
         ``agent/session/shell/shell_unix.go``, ``StartCommandExecutor``, outside container mode), and
         NonInteractiveCommands get the ``linux`` ``ShellConfig`` (``agent/session/contracts/model.go``) that
-        the command agent splits and runs without a shell.
+        the command agent splits and runs without a shell. An ``ecs:`` target is an exec-ready container
+        (:mod:`ecs_fleet`): its commands run in its folder with its environment, the agent in container mode.
         """
         target = _required(body, "Target")
         document_name = _string(body, "DocumentName") or DEFAULT_DOCUMENT
@@ -119,20 +149,21 @@ class SsmApi:
             account = find_document(DEFAULT_DOCUMENT, caller.account_id, caller.region, kms_arn)
             preferences = dict(account.content.get("inputs") or {})
         resolved = resolve_session(document, body.get("Parameters"), preferences)
-        node = self._connected_node(caller, target)
+        place = self._connected_place(caller, target)
         command: list[str] = []
         env: dict[str, str] = {}
         shell_config: dict[str, Any] | None = None
         properties: dict[str, Any] | None = None
         if resolved.session_type is SessionType.STANDARD_STREAM:
-            command, env = shell_command(node), dict(node.spec.env)
+            command, env = place.shell_command, dict(place.env)
         elif resolved.session_type is SessionType.PORT:
             properties = {key: str(value) for key, value in resolved.properties.items()}
         else:
             linux = resolved.properties.get("linux")
             shell_config = dict(linux) if isinstance(linux, dict) else {}
             if resolved.session_type is SessionType.INTERACTIVE_COMMANDS:
-                command = ["sh", "-c", str(shell_config.get("commands", ""))]
+                command = place.interactive_command(str(shell_config.get("commands", "")))
+            env = dict(place.env) if place.cwd is not None else {}  # a container's whole environment
         kms_key = str(resolved.preferences.get("kmsKeyId") or "")
         encrypted = bool(kms_key) and resolved.session_type is not SessionType.PORT
         session = self.registry.create(
@@ -149,11 +180,13 @@ class SsmApi:
             kms_key_id=kms_key if encrypted else None,
             command=command,
             env=env,
-            agent_version=node.spec.agent_version,
+            agent_version=place.agent_version,
             faults=caller.faults,
             owner=caller.profile.owner_arn,
             shell_config=shell_config,
             preferences=resolved.preferences,
+            cwd=place.cwd,
+            inherit_env=place.cwd is None,
         )
         return self._stream(session)
 
@@ -256,8 +289,13 @@ class SsmApi:
     def get_connection_status(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         """GetConnectionStatus: ``connected`` when a session could start now."""
         target = _required(body, "Target")
-        node = self.fleet.node(caller.account_id, caller.region, target)
-        return {"Target": target, "Status": "connected" if node and node.connected else "notconnected"}
+        if target.startswith("ecs:"):
+            found = self._container(caller, target)
+            connected = found is not None and found[0].exec_refusal() is None
+        else:
+            node = self.fleet.node(caller.account_id, caller.region, target)
+            connected = node is not None and node.connected
+        return {"Target": target, "Status": "connected" if connected else "notconnected"}
 
     def describe_instance_information(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         """DescribeInstanceInformation: managed nodes of the caller's account and region, paginated."""
@@ -269,6 +307,25 @@ class SsmApi:
 
     def _nodes(self, caller: Caller) -> list[Node]:
         return self.fleet.nodes(caller.account_id, caller.region)
+
+    def _connected_place(self, caller: Caller, target: str) -> _Place:
+        """Where a session to ``target`` runs: an instance, or an ECS container (``ecs:`` targets)."""
+        if not target.startswith("ecs:"):
+            node = self._connected_node(caller, target)
+            return _Place(shell_command(node), node.spec.env, node.spec.agent_version)
+        found = self._container(caller, target)
+        # SSM knows an ECS task's agent only once it has connected: anything else is not connected.
+        if found is None or found[0].exec_refusal() is not None:
+            raise ApiError("TargetNotConnected", f"{target} is not connected.")
+        assert self.ecs is not None
+        shell = self.ecs.shell(*found)
+        # The agent in a container with no shell profile runs plain ``sh`` (shell_unix.go).
+        return _Place(["sh"], shell.env, ECS_AGENT_VERSION, cwd=shell.cwd)
+
+    def _container(self, caller: Caller, target: str) -> tuple[EcsRecord, int] | None:
+        if self.ecs is None:
+            return None
+        return self.ecs.resolve_target(caller.account_id, caller.region, target)
 
     def _connected_node(self, caller: Caller, target: str) -> Node:
         node = self.fleet.node(caller.account_id, caller.region, target)

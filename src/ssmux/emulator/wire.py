@@ -94,8 +94,10 @@ def read_request(environ: dict[str, Any]) -> AwsRequest:
 
 
 def json_response(start_response: StartResponse, body: dict[str, Any], status: int = 200) -> Iterable[bytes]:
-    """Answer with a JSON 1.1 body."""
-    data = json.dumps(body, default=_json_default).encode()
+    """Answer with a JSON 1.1 body. An answer that carries its own JSON text (``ecs_api.EncodedAnswer``) is
+    sent as that text: DescribeTasks of thousands of tasks would otherwise encode each task again per call."""
+    encoded = getattr(body, "encoded", None)
+    data = encoded if isinstance(encoded, bytes) else json.dumps(body, default=_json_default).encode()
     start_response(
         f"{status} {_REASONS.get(status, 'OK')}",
         [

@@ -7,6 +7,10 @@ renders only the rows a user can see (see :mod:`ssmux.gui.components.panel`).
 Search matches the way ``ssmux ls`` does: every word must appear, case-insensitively, in the name, the
 instance id, a tag or an IP/DNS name. The tag filter keeps rows carrying any (or all) of the chosen tags;
 saved profiles' tags are free-form labels, synced instances' tags read ``key=value``.
+
+A pair's ECS containers are listed under it, in one group per cluster and service (its ``parent`` is the
+pair's group, so folding the pair folds them too); their rows search by ``cluster/service/container``, task
+id and container name as well.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from ssmux.sync.targets import Source
+from ssmux.sync.targets import ContainerRef, Source, TargetKind
 
 TagMode = Literal["any", "all"]
 
@@ -41,7 +45,10 @@ class PanelTarget:
         tags: Labels the tag filter and the row show.
         addresses: IPs and DNS names (searchable).
         description: Free text of a saved profile.
-        problem: Why a session to it will fail (stopped, agent offline, unmanaged), or ``None``.
+        problem: Why a session to it will fail (stopped, agent offline, unmanaged, a container not ready for
+            ECS Exec), or ``None``.
+        kind: instance or container.
+        container: Where a container runs and its ECS Exec readiness; ``None`` for an instance.
     """
 
     key: str
@@ -58,12 +65,17 @@ class PanelTarget:
     addresses: tuple[str, ...] = ()
     description: str = ""
     problem: str | None = None
+    kind: TargetKind = TargetKind.INSTANCE
+    container: ContainerRef | None = None
     search_text: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.search_text:
-            text = " ".join((self.name, self.instance_id, *self.tags, *self.addresses)).lower()
-            object.__setattr__(self, "search_text", text)
+            words = [self.name, self.instance_id, *self.tags, *self.addresses]
+            if self.container is not None:
+                ref = self.container
+                words += [ref.name, ref.task_id, ref.task_definition, ref.launch_type]
+            object.__setattr__(self, "search_text", " ".join(words).lower())
 
     @property
     def profile_name(self) -> str | None:
@@ -89,12 +101,18 @@ class GroupStatus:
         message: The readable error of the last failed sync, or ``""``.
         code: The AWS error code of that failure, or ``""``.
         last_success: When the pair last synced successfully (ISO 8601 text), or ``""``.
+        ecs_message / ecs_code: The error of the pair's last ECS listing (its instances were listed), or
+            ``""``.
+        containers_since: When the pair's ECS listing last succeeded, or ``""``.
     """
 
     state: GroupState = GroupState.OK
     message: str = ""
     code: str = ""
     last_success: str = ""
+    ecs_message: str = ""
+    ecs_code: str = ""
+    containers_since: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,8 @@ class PanelGroup:
         total: Rows in the group before filtering.
         status: Sync status for synced groups.
         name: The saved group's name (``None`` for "Ungrouped" and synced groups).
-        pair: ``(aws_profile, region)`` of a synced group.
+        pair: ``(aws_profile, region)`` of a synced group (not of a container group).
+        parent: For a container group (one cluster and service of a pair), the key of its pair's group.
     """
 
     key: str
@@ -120,11 +139,12 @@ class PanelGroup:
     status: GroupStatus | None = None
     name: str | None = None
     pair: tuple[str, str] | None = None
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
 class GroupInfo:
-    """A group as the data sources describe it, before filtering."""
+    """A group as the data sources describe it, before filtering (fields as :class:`PanelGroup`'s)."""
 
     key: str
     title: str
@@ -132,6 +152,7 @@ class GroupInfo:
     status: GroupStatus | None = None
     name: str | None = None
     pair: tuple[str, str] | None = None
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +254,7 @@ def build_groups(
                 status=group.status,
                 name=group.name,
                 pair=group.pair,
+                parent=group.parent,
             )
         )
     return result

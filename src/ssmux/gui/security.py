@@ -13,7 +13,9 @@ receives it. So access rests on a secret that only our own origin can hold:
 - Every page is first answered by that small page (:mod:`ssmux.gui.access_page`, no app data in it): its
   script reads the key and fetches the real page with an ``X-Ssmux-Key`` header, then writes it into the
   document. NiceGUI's socket.io connection carries the key as a query parameter (the page puts it there).
-  Everything but NiceGUI's public static files needs the key, and a wrong key is refused.
+  Everything but NiceGUI's public static files needs the key, and a wrong key is refused. So app code that
+  makes requests of its own from the page (an upload, a fetched download: :mod:`ssmux.gui.transfer_panel`)
+  sends the key in that header too.
 - The cookie (``HttpOnly``, ``SameSite=Lax``) is still needed on every request, static files too: it keeps
   strangers without it from even the small page.
 - A request whose ``Origin`` is not the app's own origin is refused, with or without the key; a websocket

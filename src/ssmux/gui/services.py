@@ -97,7 +97,13 @@ class Services:
 
     async def close(self) -> None:
         """End every session and forward (at app shutdown)."""
-        for closer in (self.sessions.close_all, self.forwards.stop_all):
+        from ssmux.gui.rdp import EXTRA, RdpRuns
+
+        rdp_runs = self.extras.get(EXTRA)
+        closers = [self.sessions.close_all, self.forwards.stop_all]
+        if isinstance(rdp_runs, RdpRuns):  # RDP clients and their forwards, when any was opened
+            closers.append(rdp_runs.stop_all)
+        for closer in closers:
             try:
                 await closer()
             except Exception:  # shutting down: note it, and still stop the rest

@@ -64,7 +64,9 @@ class SessionTarget:
 
     Attributes:
         title: Tab title: the profile name, or the instance id for an ad-hoc connection.
-        instance_id: ``i-...`` or ``mi-...``.
+        instance_id: ``i-...`` or ``mi-...``; a container's SSM target ``ecs:<cluster>_<task>_<runtime>``
+            (its session is ECS Exec of ``/bin/sh``, the container found in the synced cache when the
+            session starts: :func:`ssmux.sessions.resolve_target.container_request`).
         aws_profile: AWS CLI profile, ``None`` for the SDK's default chain.
         region: Region, ``None`` for the profile's own.
         profile_name: The saved profile this came from, if any.
@@ -77,6 +79,11 @@ class SessionTarget:
     region: str | None = None
     profile_name: str | None = None
     backend: Backend | None = None
+
+    @property
+    def is_container(self) -> bool:
+        """The tab is on an ECS container (ECS Exec), not an instance."""
+        return self.instance_id.startswith("ecs:")
 
 
 def describe_end(end: SessionEnd) -> str:

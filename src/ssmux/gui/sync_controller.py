@@ -22,8 +22,10 @@ from ssmux.gui.hub import Hub
 
 if TYPE_CHECKING:
     from ssmux.core.aws import AwsClients
+    from ssmux.core.models import SyncPair
     from ssmux.gui.services import PanelSource
     from ssmux.sync.engine import PairOutcome, SyncEvent, SyncResult
+    from ssmux.sync.grouping import ErrorGroup
 
 REFRESH_SECONDS = 0.1
 
@@ -79,6 +81,36 @@ class PairProgress:
         return f"{self.aws_profile}/{self.region}"
 
 
+@dataclass(frozen=True)
+class AccountProgress:
+    """Where the pairs of one account stand in the app's sync (a row of the Accounts page).
+
+    Attributes:
+        account: The account as the pairs name it: discovery's name, else the ``sso:`` pair's account id,
+            else the AWS CLI profile (one per account, as people set them up).
+        pairs: Pairs of the account in this sync.
+        done: Of those, the ones that ended.
+        instances: Instances listed so far.
+        errors: Pairs that failed.
+    """
+
+    account: str
+    pairs: int
+    done: int
+    instances: int
+    errors: int
+
+
+def account_of(pair: SyncPair) -> str:
+    """The account a pair belongs to, for grouping progress: see :class:`AccountProgress`."""
+    if pair.account_name:
+        return pair.account_name
+    from ssmux.sso.credentials import RoleSource
+
+    source = RoleSource.parse(pair.aws_profile)
+    return source.account_id if source else pair.aws_profile
+
+
 SyncFunction = Callable[..., "SyncResult"]
 
 
@@ -99,6 +131,10 @@ class SyncController:
         self._sync_function = sync_function
         self.changed = Hub()
         self.progress: dict[tuple[str, str], PairProgress] = {}
+        #: Each pair's account (:func:`account_of`) and title (``team-001 ReadOnlyAccess eu-west-1``), from
+        #: the settings when the sync started.
+        self.accounts: dict[tuple[str, str], str] = {}
+        self.titles: dict[tuple[str, str], str] = {}
         self.running = False
         self.last_error = ""
         self._cancel: threading.Event | None = None
@@ -153,6 +189,8 @@ class SyncController:
 
         if self.running:
             raise SsmuxError("a sync is already running: wait for it to finish or cancel it")
+        known = await run.io_bound(_known_pairs)
+        self._label(known)
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         self._cancel = cancel
@@ -174,6 +212,7 @@ class SyncController:
                 inventory=Inventory(),
                 progress=on_event,
                 cancel=cancel,
+                no_containers=frozenset(pair.key for pair in known or () if not pair.containers),
             )
         except SsmuxError as error:
             self.last_error = str(error)
@@ -187,6 +226,40 @@ class SyncController:
         self.changed.emit()
         await self.panel.reload()
         return result
+
+    def _label(self, known: Sequence[SyncPair] | None) -> None:
+        self.accounts = {pair.key: account_of(pair) for pair in known or ()}
+        self.titles = {pair.key: pair.title for pair in known or () if pair.account_name}
+
+    def account_rows(self) -> list[AccountProgress]:
+        """One row per account of this sync, by account name: pairs done of all, instances, errors."""
+        rows: dict[str, list[PairProgress]] = {}
+        for key, item in self.progress.items():
+            rows.setdefault(self.accounts.get(key) or key[0], []).append(item)
+        return [
+            AccountProgress(
+                account,
+                len(items),
+                sum(item.state.done for item in items),
+                sum(item.instances for item in items),
+                sum(item.state is PairState.ERROR for item in items),
+            )
+            for account, items in sorted(rows.items())
+        ]
+
+    def failure_groups(self) -> list[ErrorGroup]:
+        """The failed pairs of this sync grouped by what went wrong, as ``ssmux sync`` groups them."""
+        from ssmux.sync.grouping import group_errors
+
+        return group_errors(
+            (key, item.code or "Error", item.message)
+            for key, item in self.progress.items()
+            if item.state is PairState.ERROR
+        )
+
+    def title(self, pair: tuple[str, str]) -> str:
+        """How a user knows ``pair``: its account, role and region once discovery named them."""
+        return self.titles.get(pair) or f"{pair[0]}/{pair[1]}"
 
     def error_code(self, pair: tuple[str, str], cached: str = "") -> str:
         """The error code of ``pair``'s last sync: this session's when it ran here, else ``cached`` (the
@@ -269,3 +342,14 @@ class SyncController:
             return "sync cancelled"
         instances = sum(item.instances for item in self.progress.values())
         return f"synced {len(states)} pairs, {instances} instances"
+
+
+def _known_pairs() -> tuple[SyncPair, ...]:
+    """The settings' pairs (their accounts and titles); none when the settings cannot be read (the sync
+    itself then says why)."""
+    from ssmux.core import store
+
+    try:
+        return store.load_settings().sync_pairs
+    except SsmuxError:
+        return ()

@@ -1,8 +1,11 @@
 """The AWS calls a session makes, through one AWS CLI profile and region.
 
 ``StartSession``, ``ResumeSession``, ``TerminateSession`` (SSM) and ``GenerateDataKey`` (KMS) go through the
-botocore sessions of :mod:`ssmux.core.aws`, so credentials resolve exactly as in the aws CLI (SSO,
-assume-role, credential_process) and the profile's ``endpoint_url`` is honoured. Failures become one-line
+lean signed-HTTP layer the sync uses too (:mod:`ssmux.core.calls`): credentials from the profile's botocore
+session of :mod:`ssmux.core.aws`, so they resolve exactly as in the aws CLI (SSO, assume-role,
+credential_process), the endpoint a client would call (the profile's ``endpoint_url`` honoured), SigV4 and
+botocore's standard retries, but no botocore client: making one loads the service model first, which a
+cold ``ssmux connect`` and the drop-in would wait for. Failures become one-line
 :class:`~ssmux.errors.AwsError` messages; the ones only sessions meet (``TargetNotConnected``,
 ``InvalidInstanceId``, ``InvalidDocument``) say what they mean for a session.
 
@@ -11,6 +14,7 @@ These calls block; the native transport runs them in a worker thread.
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from ssmux.errors import AwsError
 
 if TYPE_CHECKING:
     from ssmux.core.aws import AwsClients
+    from ssmux.core.calls import JsonCalls
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,11 @@ class SessionApi:
     Args:
         aws_profile: AWS CLI profile, or ``None`` for the SDK default chain.
         region: region, or ``None`` for the profile's own.
-        endpoint_url: an SSM endpoint to use instead of the configured one (the plugin's argv[6]).
-        clients: the caller's AWS sessions and clients (the app's, a test's); ``None``: the session makes its
-            own, as a CLI command that runs one session does.
+        endpoint_url: the endpoint to send the SSM calls to instead of the configured one (the plugin's
+            argv[6]: the SSM endpoint, or the ECS one when ``aws ecs execute-command`` runs the plugin,
+            which sends ResumeSession and TerminateSession there too).
+        clients: the caller's AWS sessions (the app's, a test's); ``None``: the session makes its own, as a
+            CLI command that runs one session does.
     """
 
     def __init__(
@@ -69,63 +76,68 @@ class SessionApi:
         self.aws_profile = aws_profile
         self.region = region
         self._endpoint_url = endpoint_url
-        self._ssm: Any = None
-        self._kms: Any = None
+        self._calls: JsonCalls | None = None
         self._lock = threading.Lock()
 
     @property
-    def ssm(self) -> Any:
-        """The SSM client (created on first use)."""
-        with self._lock:
-            if self._ssm is None:
-                self._ssm = self._make("ssm", self._endpoint_url)
-            return self._ssm
+    def calls(self) -> JsonCalls:
+        """The signed calls of this profile and region (made on first use: resolves the region).
 
-    @property
-    def kms(self) -> Any:
-        """The KMS client: the same profile and region, the profile's configured endpoint."""
+        Raises:
+            AwsError: unknown profile, or no region set anywhere.
+        """
         with self._lock:
-            if self._kms is None:
-                self._kms = self._make("kms", None)
-            return self._kms
+            if self._calls is None:
+                from ssmux.core import aws
+                from ssmux.core.calls import JsonCalls
+
+                try:
+                    region = self.clients.region_of(self.aws_profile, self.region)
+                    if not region:
+                        import botocore.exceptions
+
+                        raise botocore.exceptions.NoRegionError()
+                    from botocore.utils import validate_region_name
+
+                    validate_region_name(region)  # as a client does, also with the plugin's endpoint
+                except Exception as error:
+                    raise aws.translate(error, aws_profile=self.aws_profile, region=self.region) from error
+                endpoints = {"ssm": self._endpoint_url} if self._endpoint_url else None
+                self._calls = JsonCalls(self.clients, self.aws_profile, region, endpoints=endpoints)
+            return self._calls
 
     @property
     def region_name(self) -> str:
-        """The region the SSM client uses."""
-        return str(self.ssm.meta.region_name)
+        """The region the calls go to: the given one, else the profile's."""
+        return self.calls.region
 
     @property
     def endpoint_url(self) -> str:
-        """The SSM endpoint URL the client uses."""
-        return str(self.ssm.meta.endpoint_url)
+        """The SSM endpoint URL the calls go to."""
+        return self.calls.endpoint("ssm")
 
-    def _make(self, service: str, endpoint_url: str | None) -> Any:
-        from ssmux.core import aws
-
-        if endpoint_url is None:
-            return self.clients.client(service, self.aws_profile, self.region)
-        session = self.clients.botocore_session(self.aws_profile)
+    def _call(self, service: str, action: str, params: Mapping[str, Any], target: str = "") -> dict[str, Any]:
         try:
-            return session.create_client(service, region_name=self.region, endpoint_url=endpoint_url)
+            return self.calls.call(service, action, params)
+        except AwsError:
+            raise
         except Exception as error:
-            raise aws.translate(error, aws_profile=self.aws_profile, region=self.region) from error
+            raise self._translate(error, f"{service}:{action}", target) from error
 
     def start_session(self, params: Mapping[str, Any]) -> StartedSession:
         """``ssm:StartSession`` with ``params`` (Target, DocumentName, Parameters, Reason)."""
-        target = str(params.get("Target", ""))
+        response = self._call("ssm", "StartSession", params, str(params.get("Target", "")))
         try:
-            response = self.ssm.start_session(**params)
-        except Exception as error:
-            raise self._translate(error, "ssm:StartSession", target) from error
-        return StartedSession(response["SessionId"], response["TokenValue"], response["StreamUrl"])
+            return StartedSession(
+                str(response["SessionId"]), str(response["TokenValue"]), str(response["StreamUrl"])
+            )
+        except KeyError as missing:
+            raise self._unparsable("ssm:StartSession", f"no {missing} in the answer") from None
 
     def resume_session(self, session_id: str) -> Resumed | None:
         """``ssm:ResumeSession``: a fresh token and maybe a new StreamUrl; ``None`` once the session has
         timed out or ended."""
-        try:
-            response = self.ssm.resume_session(SessionId=session_id)
-        except Exception as error:
-            raise self._translate(error, "ssm:ResumeSession", "") from error
+        response = self._call("ssm", "ResumeSession", {"SessionId": session_id})
         token = response.get("TokenValue")
         if not token:
             return None
@@ -160,10 +172,10 @@ class SessionApi:
     def terminate_session(self, session_id: str, *, quiet: bool = False) -> None:
         """``ssm:TerminateSession``; with ``quiet`` a failure is ignored (cleanup after another error)."""
         try:
-            self.ssm.terminate_session(SessionId=session_id)
-        except Exception as error:
+            self._call("ssm", "TerminateSession", {"SessionId": session_id})
+        except AwsError:
             if not quiet:
-                raise self._translate(error, "ssm:TerminateSession", "") from error
+                raise
 
     def generate_data_key(self, key_id: str, context: Mapping[str, str]) -> tuple[bytes, bytes]:
         """``kms:GenerateDataKey`` of 64 bytes with the session's encryption context.
@@ -171,20 +183,19 @@ class SessionApi:
         Returns:
             ``(ciphertext_blob, plaintext)``.
         """
-        try:
-            response = self.kms.generate_data_key(
-                KeyId=key_id, NumberOfBytes=64, EncryptionContext=dict(context)
-            )
-        except Exception as error:
-            raise self._translate(error, "kms:GenerateDataKey", "") from error
-        return bytes(response["CiphertextBlob"]), bytes(response["Plaintext"])
+        params = {"KeyId": key_id, "NumberOfBytes": 64, "EncryptionContext": dict(context)}
+        response = self._call("kms", "GenerateDataKey", params)
+        try:  # blobs travel base64-encoded in the JSON protocol
+            return base64.b64decode(response["CiphertextBlob"]), base64.b64decode(response["Plaintext"])
+        except (KeyError, TypeError, ValueError):
+            raise self._unparsable("kms:GenerateDataKey", "no data key in the answer") from None
 
     def _translate(self, error: Exception, action: str, target: str) -> AwsError:
         from ssmux.core import aws
 
         code = _error_code(error)
         # Name the region the call went to, also when the profile chose it.
-        region = self.region or (str(self._ssm.meta.region_name) if self._ssm is not None else None)
+        region = self._calls.region if self._calls is not None else self.region
         where = _where(self.aws_profile, region)
         if code == "TargetNotConnected":
             return AwsError(
@@ -204,6 +215,12 @@ class SessionApi:
                 f"{where}: {_message(error)}: check --document (see 'aws ssm list-documents')", code
             )
         return aws.translate(error, aws_profile=self.aws_profile, region=region, action=action)
+
+    def _unparsable(self, action: str, detail: str) -> AwsError:
+        from ssmux.core import aws
+
+        error = aws.unparsable_answer(detail)
+        return self._translate(error, action, "")
 
 
 def _error_code(error: Exception) -> str:

@@ -1,4 +1,5 @@
-"""The aws-cli backend: ``aws ssm start-session`` exactly as a user would type it, as an argv list.
+"""The aws-cli backend: ``aws ssm start-session`` (``aws ecs execute-command`` for a container) exactly as a
+user would type it, as an argv list.
 
 The reference product ran this command in a console. It stays available for people who want the AWS CLI's
 own behaviour (its credential handling, its plugin discovery). Every value is one argv element, never part
@@ -17,12 +18,18 @@ from ssmux.sessions.backends import Launch, SessionRequest, run_in_terminal
 
 def awscli_argv(aws: str, request: SessionRequest) -> list[str]:
     """``aws ssm start-session --target ID [--profile P] [--region R] [--document-name D]
-    [--parameters JSON] [--reason R]`` for ``request``, with ``aws`` as the executable."""
+    [--parameters JSON] [--reason R]`` for ``request``, with ``aws`` as the executable.
+
+    A container's session (``request.container``) is ``aws ecs execute-command --cluster C --task T
+    --container N --interactive --command CMD [--profile P] [--region R]`` (ExecuteCommand takes no reason).
+    """
+    container = request.container
+    if container is not None:
+        argv = [aws, "ecs", "execute-command", "--cluster", container.cluster, "--task", container.task]
+        argv += ["--container", container.container, "--interactive", "--command", container.command]
+        return argv + _where(request)
     argv = [aws, "ssm", "start-session", "--target", request.target]
-    if request.aws_profile:
-        argv += ["--profile", request.aws_profile]
-    if request.region:
-        argv += ["--region", request.region]
+    argv += _where(request)
     if request.document_name:
         argv += ["--document-name", request.document_name]
     if request.parameters:
@@ -31,6 +38,15 @@ def awscli_argv(aws: str, request: SessionRequest) -> list[str]:
         argv += ["--parameters", json.dumps(parameters)]
     if request.reason:
         argv += ["--reason", request.reason]
+    return argv
+
+
+def _where(request: SessionRequest) -> list[str]:
+    argv = []
+    if request.aws_profile:
+        argv += ["--profile", request.aws_profile]
+    if request.region:
+        argv += ["--region", request.region]
     return argv
 
 

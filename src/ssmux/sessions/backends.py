@@ -8,8 +8,8 @@ Three ways to open a session, one request shape:
     ``StartSession`` through boto3, then AWS's ``session-manager-plugin`` with its argv contract
     (:mod:`ssmux.sessions.plugin`).
 ``aws-cli``
-    ``aws ssm start-session ...`` exactly as a user would type it (:mod:`ssmux.sessions.awscli`); the aws CLI
-    in turn runs ``session-manager-plugin`` from PATH.
+    ``aws ssm start-session ...`` (``aws ecs execute-command ...`` for a container) exactly as a user would
+    type it (:mod:`ssmux.sessions.awscli`); the aws CLI in turn runs ``session-manager-plugin`` from PATH.
 
 ``auto`` (the default setting) is the plugin when ``session-manager-plugin`` is found (the ``plugin_path``
 setting, else PATH), else native; but always native when the AWS endpoints are overridden (an
@@ -55,11 +55,30 @@ class Backend(StrEnum):
 
 
 @dataclass(frozen=True)
+class ContainerCommand:
+    """What ``ecs:ExecuteCommand`` is asked to run: a command in one container of an ECS task.
+
+    ``command`` is split into words by the container's agent (shell-like quoting, no shell: ``sh -c ...``
+    for one), and run in a pty (an InteractiveCommands session).
+    """
+
+    cluster: str
+    task: str
+    container: str
+    command: str
+
+
+@dataclass(frozen=True)
 class SessionRequest:
     """What to open: the target and the ``StartSession`` parameters, with the AWS CLI profile and region.
 
     ``aws_profile`` and ``region`` are ``None`` when the AWS SDK (or the aws CLI) should decide, as ``aws``
     itself would.
+
+    With ``container`` the session is started by ``ecs:ExecuteCommand`` (:mod:`ssmux.sessions.ecs_api`)
+    instead of ``StartSession``; ``target`` is then the container's SSM target
+    ``ecs:<cluster>_<task-id>_<runtime-id>``, which the plugin and the KMS handshake are given, as the aws CLI
+    gives them. A port session to a container is a plain ``StartSession`` to that target (no ``container``).
     """
 
     target: str
@@ -68,6 +87,7 @@ class SessionRequest:
     document_name: str | None = None
     parameters: Mapping[str, Sequence[str]] = field(default_factory=dict)
     reason: str | None = None
+    container: ContainerCommand | None = None
 
     def start_session_params(self) -> dict[str, Any]:
         """Keyword arguments of ``ssm.start_session`` (also the plugin's argv[5], JSON-encoded)."""

@@ -110,7 +110,42 @@ def program_launch(
     assert choice.executable is not None
     if choice.backend is Backend.AWS_CLI:
         return awscli_launch(choice.executable, request, choice.plugin), None
+    if request.container is not None:
+        from ssmux.sessions.ecs_api import plugin_launch
+
+        return plugin_launch(choice.executable, request, api())
     return start_plugin(choice.executable, request, api())
+
+
+async def start_native(
+    request: SessionRequest,
+    api: SessionApi,
+    *,
+    on_started: Callable[[NativeSession], None] | None = None,
+    open_channel: bool = True,
+) -> NativeSession:
+    """The native session of ``request``: ``StartSession``, or ``ecs:ExecuteCommand`` for a container
+    (:mod:`ssmux.sessions.ecs_api`), then its data channel (unless ``open_channel`` is False).
+
+    Raises:
+        AwsError: the start call failed.
+        SessionError: the data channel could not be opened (the session is terminated).
+    """
+    from ssmux.sessions.native import NativeSession
+
+    if request.container is None:
+        return await NativeSession.start(request, api, on_started=on_started, open_channel=open_channel)
+    from ssmux.sessions.ecs_api import execute_command
+
+    executed = await asyncio.to_thread(execute_command, api.calls, request.container)
+    # The session is SSM's from here on: ResumeSession, TerminateSession and KMS through ``api``, the
+    # container's ``ecs:`` target in the encryption context, as the plugin has it from the aws CLI.
+    session = NativeSession(api, executed.started, request.target)
+    if on_started is not None:
+        on_started(session)
+    if open_channel:
+        await session.open()
+    return session
 
 
 class Feed:
@@ -169,15 +204,19 @@ class ChosenSession:
         return self.inner.session_id if self.inner is not None else None
 
     async def start(self, cols: int, rows: int) -> None:
-        choice = await asyncio.to_thread(self._choose)
+        choice = await asyncio.to_thread(self._prepare)
         self.backend = choice.backend
         self.inner = start_chosen(choice, self.request, Feed(self.frontend, self.clients))
         await self.inner.start(cols, rows)
         await asyncio.to_thread(self._record_recent)
 
-    def _choose(self) -> Choice:
+    def _prepare(self) -> Choice:
+        """The backend; a tab on a container (an ``ecs:`` target) gets its container from the synced cache
+        first, and one that cannot take a session is refused here, before any AWS call."""
         from ssmux.core import store
+        from ssmux.sessions.resolve_target import container_request
 
+        self.request = container_request(self.request)
         return choose(self.requested, store.load_settings(), self.request)
 
     def _record_recent(self) -> None:
@@ -239,12 +278,11 @@ class NativeFeed:
 
     async def start(self, cols: int, rows: int) -> None:
         from ssmux.sessions.api import SessionApi
-        from ssmux.sessions.native import NativeSession
 
         request = self.request
         api = self.api or SessionApi(request.aws_profile, request.region, clients=self.clients)
         self._starting = asyncio.ensure_future(
-            NativeSession.start(request, api, on_started=self._started, open_channel=False)
+            start_native(request, api, on_started=self._started, open_channel=False)
         )
         native = await asyncio.shield(self._starting)
         await native.open()
@@ -375,10 +413,13 @@ class PortForward:
         from ssmux.errors import SsmuxError
         from ssmux.sessions.api import SessionApi
         from ssmux.sessions.native import NativeSession
+        from ssmux.sessions.resolve_target import refuse_not_ready_id
 
         request = self.request
         api = SessionApi(request.aws_profile, request.region, clients=self.clients)
         try:
+            # A container the last sync saw not ready is refused before StartSession, as the CLI does.
+            await asyncio.to_thread(refuse_not_ready_id, request.target)
             session = await NativeSession.start(request, api, on_started=self._started)
         except SsmuxError as error:
             self._set(ForwardState.ERROR, str(error))

@@ -49,7 +49,6 @@ from typing import TYPE_CHECKING, Any
 from ssmux.errors import AwsError, SessionError, SsmuxError
 from ssmux.sessions import PLUGIN_VERSION
 from ssmux.sessions.api import SessionApi, StartedSession
-from ssmux.sessions.backends import SessionRequest
 from ssmux.sessions.ending import EndReason, SessionEnd
 
 if TYPE_CHECKING:
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
 
     from ssmux.protocol.events import ClientEvent, KmsKeyRequested
     from ssmux.protocol.messages import PortFlag
+    from ssmux.sessions.backends import SessionRequest
 
 #: What takes a session's events (a frontend's ``handle``), on the event loop.
 EventHandler = Callable[["ClientEvent"], None]

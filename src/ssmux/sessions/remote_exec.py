@@ -20,6 +20,17 @@ joined with spaces, as ssh does) goes out quoted with :func:`shlex.join` for ``s
 
 An agent too old to know ``separateOutputStream`` merges without ``EXIT_CODE`` even when asked: ``exec``
 then says that the status was not reported.
+
+A container (ECS Exec) has no NonInteractiveCommands: ``ecs:ExecuteCommand`` is interactive only, so the
+command runs in a pty, stdout and stderr merged, and the agent sends no exit code for it (agent
+``agent/session/shell/shell.go``). Its agent, in container mode, splits the command with shlex and runs it
+without a shell (``shell_unix.go``), as above. :func:`container_command` wraps the line the same way, with
+the marker, and first turns off the pty's echo and its ``\n`` -> ``\r\n`` translation (``stty``, when the
+image has it), so stdout comes back as the command wrote it::
+
+      sh -c 'stty -echo -onlcr 2>/dev/null; sh -c "$1"; s=$?; printf ...' sh <line> <token>
+
+The marker is read with or without a ``\r`` before its newline (an image without ``stty``).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ __all__ = [
     "WRAPPER",
     "ExitMarker",
     "command_line",
+    "container_command",
     "exec_parameters",
     "new_token",
 ]
@@ -43,6 +55,10 @@ SEPARATE_OUTPUT = "separateOutputStream"
 
 #: The outer shell's script: run the line in a shell of its own, then print the marker with its status.
 WRAPPER = 'sh -c "$1"; s=$?; printf \'%s%d\\n\' "$2" "$s"; exit "$s"'
+
+
+#: The wrapper of a container's command: the pty made raw for output first (see the module docstring).
+CONTAINER_WRAPPER = "stty -echo -onlcr 2>/dev/null; " + WRAPPER
 
 
 def new_token() -> str:
@@ -70,6 +86,14 @@ def exec_parameters(line: str, *, separate: bool = True, token: str | None = Non
     return params
 
 
+def container_command(line: str, token: str | None = None) -> str:
+    """The ``ExecuteCommand`` command running ``line`` in a container's ``sh``: with ``token``, wrapped to
+    print the exit-status marker (the native client reads it); without, ``sh -c <line>`` alone (the plugin
+    or the aws CLI prints what comes, so no marker could be removed)."""
+    argv = ["sh", "-c", line] if token is None else ["sh", "-c", CONTAINER_WRAPPER, "sh", line, token]
+    return shlex.join(argv)
+
+
 class ExitMarker:
     """Removes the exit-status marker from the remote stdout and reads the status from it.
 
@@ -82,7 +106,7 @@ class ExitMarker:
 
     def __init__(self, token: str) -> None:
         self._token = token.encode()
-        self._pattern = re.compile(re.escape(self._token) + rb"(-?\d{1,11})\n")
+        self._pattern = re.compile(re.escape(self._token) + rb"(-?\d{1,11})\r?\n")
         self._held = bytearray()
         self.code: int | None = None
 

@@ -10,6 +10,12 @@ default profile and region (else the profile's own region); if its session fails
 What the last sync knows about the target's agent (offline, unmanaged, stopped) is said before the session
 is tried, so the user sees why it is likely to fail; the session is still tried, because the cache may be
 older than the fix.
+
+A container (ECS Exec) resolves the same way, by ``cluster/service/container``, its task id, its container
+name or its ``ecs:`` SSM target. One the last sync saw not ready (exec not enabled on its task, its agent
+not running) is refused before any AWS call, with the reason and the fix: ECS would refuse it anyway, and a
+container's session cannot be tried without what the sync knows of it (the cluster, task and container
+that ``ExecuteCommand`` takes).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from ssmux.errors import ExitStatus, InvalidValue, NotFound, SsmuxError
 
 if TYPE_CHECKING:
     from ssmux.core.models import Settings
-    from ssmux.sync.targets import Target, TargetMatch
+    from ssmux.sessions.backends import SessionRequest
+    from ssmux.sync.targets import ContainerRef, Target, TargetMatch
 
 MAX_LISTED = 8
 
@@ -32,6 +39,10 @@ class Cancelled(SsmuxError):
     """The person at the terminal cancelled the picker."""
 
     exit_status = ExitStatus.INTERRUPTED
+
+
+class NotReady(SsmuxError):
+    """The target is a container that ECS Exec cannot reach now (as of the last sync)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class ResolvedTarget:
         region: region, or ``None`` to let the SDK decide.
         label: how to name it to the user.
         problem: what the last sync knows that will likely make the session fail, or ``None``.
+        container: for a container, where it runs (its session starts with ``ecs:ExecuteCommand``);
+            ``None`` for an instance.
     """
 
     instance_id: str
@@ -51,6 +64,7 @@ class ResolvedTarget:
     region: str | None
     label: str
     problem: str | None = None
+    container: ContainerRef | None = None
 
 
 def candidate_label(target: Target) -> str:
@@ -91,6 +105,7 @@ def resolve_target(
             no pair knows and no region is known to try it in.
         InvalidValue: several targets match and nobody can be asked.
         Cancelled: the picker was cancelled.
+        NotReady: it is a container the last sync saw not ready for ECS Exec.
     """
     wanted = text.strip()
     if not wanted:
@@ -105,13 +120,63 @@ def resolve_target(
     chosen = matches[0]
     if len(matches) > 1:
         chosen = matches[_ask(wanted, matches, interactive, pick)]
+    refuse_not_ready(chosen)
     return ResolvedTarget(
         chosen.instance_id,
         aws_profile or chosen.aws_profile,
         region or chosen.region,
         _label(chosen),
         chosen.problem,
+        chosen.container,
     )
+
+
+def refuse_not_ready(target: Target) -> None:
+    """Raise :class:`NotReady` for a container the last sync saw not ready for ECS Exec (the reason says
+    what to do); nothing for a ready one or an instance."""
+    if target.container is not None and not target.container.exec_ready:
+        raise NotReady(target.problem or f"{target.name} is not ready for ECS Exec")
+
+
+def refuse_not_ready_id(target_id: str) -> None:
+    """:func:`refuse_not_ready` for the synced container whose SSM target is ``target_id`` (an ``ecs:`` id);
+    nothing for an instance id or a container the cache does not know. Blocking (it reads the cache)."""
+    if target_id.startswith("ecs:"):
+        for target in lookup(target_id).targets:
+            if target.instance_id == target_id:
+                refuse_not_ready(target)
+
+
+def container_request(request: SessionRequest, command: str = "/bin/sh") -> SessionRequest:
+    """``request`` to an ``ecs:`` target made a container's session (``ecs:ExecuteCommand`` of ``command``),
+    from what the synced cache knows of that container; any other request as it is. Blocking (it reads the
+    cache): the app calls it in a worker thread.
+
+    The app's tabs open on a target id: a container's is its SSM target, which names no container, so the
+    cluster, task and container come from the cache, as ``ssmux connect`` has them.
+
+    Raises:
+        NotFound: no synced container has that SSM target.
+        NotReady: the container is not ready for ECS Exec.
+    """
+    import dataclasses
+
+    from ssmux.sessions.backends import ContainerCommand
+
+    if request.container is not None or not request.target.startswith("ecs:"):
+        return request
+    found = [target for target in lookup(request.target).targets if target.instance_id == request.target]
+    wanted = (request.aws_profile, request.region)
+    found.sort(key=lambda target: (target.aws_profile, target.region) != wanted)
+    if not found or found[0].container is None:
+        raise NotFound(
+            f"no synced container has the SSM target {request.target}: run 'ssmux sync', then open it from "
+            "the list"
+        )
+    refuse_not_ready(found[0])
+    ref = found[0].container
+    container = ContainerCommand(ref.cluster, ref.task_id, ref.container_name, command)
+    return dataclasses.replace(request, container=container)
 
 
 def _label(target: Target) -> str:
@@ -156,6 +221,11 @@ def unknown_target_message(text: str, suggestions: Sequence[str]) -> str | None:
     """
     if is_instance_id(text):
         return None
+    if text.startswith("ecs:"):
+        return (
+            f"no synced container has the SSM target {text!r}: run 'ssmux sync' and see 'ssmux ls', or name "
+            "the container as cluster/service/container"
+        )
     if text.startswith(("i-", "mi-")):
         from ssmux.core.validation import validate_instance_id
 
@@ -190,10 +260,11 @@ def _ask(
     labels = [candidate_label(target) for target in matches]
     if not interactive:
         listed = "; ".join(labels[:MAX_LISTED]) + ("; ..." if len(labels) > MAX_LISTED else "")
-        raise InvalidValue(
-            f"{wanted!r} matches {len(matches)} targets: {listed}: give the instance id or a saved "
-            "profile name"
-        )
+        if any(target.container is not None for target in matches):
+            hint = "give the instance id, a container's ecs: target (as listed), or a saved profile name"
+        else:
+            hint = "give the instance id or a saved profile name"
+        raise InvalidValue(f"{wanted!r} matches {len(matches)} targets: {listed}: {hint}")
     if pick is None:
         from ssmux.sessions.picker import pick as default_pick
 
@@ -269,8 +340,10 @@ def record_recent(
 
     from ssmux.core.store import record_recent as store_recent
 
+    # A container's ``ecs:`` target is no instance id for the recent list; its profile and region are kept.
+    recent_id = instance_id if is_instance_id(instance_id) else None
     try:
-        store_recent(instance_id=instance_id, aws_profile=aws_profile, region=region)
+        store_recent(instance_id=recent_id, aws_profile=aws_profile, region=region)
     except SsmuxError as error:
         if warn is not None:
             warn(f"recent lists not updated: {error}")

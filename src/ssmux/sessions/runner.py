@@ -24,19 +24,23 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ssmux.errors import AwsError, ExitStatus, SessionError
-from ssmux.sessions.backends import Backend, Choice, SessionRequest, choose
+from ssmux.errors import AwsError, ExitStatus, InvalidValue, SessionError
 from ssmux.sessions.ending import EndReason
 from ssmux.sessions.terminal import LocalTerminal
 
 if TYPE_CHECKING:
     from ssmux.protocol.events import ClientEvent
+    from ssmux.sessions.backends import Choice, SessionRequest
     from ssmux.sessions.ending import SessionEnd
     from ssmux.sessions.native import NativeSession
+    from ssmux.sync.targets import ContainerRef
 
 NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
+INTERACTIVE_DOCUMENT = "AWS-StartInteractiveCommand"
 PORT_DOCUMENT = "AWS-StartPortForwardingSession"
 REMOTE_PORT_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+#: What ``ssmux connect`` runs in a container without ``--command`` (as the ECS Exec guide's examples).
+CONTAINER_SHELL = "/bin/sh"
 
 
 class Kind(Enum):
@@ -60,13 +64,36 @@ def build_request(
     local_port: int | None = None,
     remote_port: int | None = None,
     remote_host: str | None = None,
+    container: ContainerRef | None = None,
+    exit_token: str | None = None,
 ) -> SessionRequest:
     """The StartSession request of a command: its document and parameters.
 
     ``exec`` runs ``command`` (a shell command line) with ``document`` (AWS-StartNonInteractiveCommand by
     default) as ``sh -c <command>``, with ``separateOutputStream`` (:mod:`ssmux.sessions.remote_exec`).
+    ``connect`` with ``command`` runs it with AWS-StartInteractiveCommand.
+
+    For a ``container`` a shell or ``exec`` is an ``ecs:ExecuteCommand`` of ``command`` (``connect``:
+    :data:`CONTAINER_SHELL` by default; ``exec``: ``sh -c <command>``, wrapped to print the exit-status
+    marker of ``exit_token`` when given), and a forward a ``StartSession`` to its ``ecs:`` target.
+
+    Raises:
+        InvalidValue: ``document`` or ``parameters`` for a container's shell or ``exec`` (ECS Exec runs a
+            command, no document), or ``command`` with ``document`` for ``connect``.
     """
     params: dict[str, list[str]] = {key: list(values) for key, values in (parameters or {}).items()}
+    if container is not None and kind is not Kind.FORWARD:
+        return _container_request(
+            kind, instance_id, aws_profile, region, container, document=document, parameters=params,
+            command=command, exit_token=exit_token,
+        )  # fmt: skip
+    if kind is Kind.SHELL and command is not None:
+        if document is not None or params:
+            raise InvalidValue(
+                "--command runs with AWS-StartInteractiveCommand: give either --command, or --document "
+                "with --parameter command=..."
+            )
+        document, params = INTERACTIVE_DOCUMENT, {"command": [command]}
     if kind is Kind.EXEC:
         from ssmux.sessions.remote_exec import exec_parameters
 
@@ -77,7 +104,37 @@ def build_request(
         params = {"portNumber": [str(remote_port)], "localPortNumber": [str(local_port or 0)]}
         if remote_host:
             params["host"] = [remote_host]
+    from ssmux.sessions.backends import SessionRequest
+
     return SessionRequest(instance_id, aws_profile, region, document, params, reason)
+
+
+def _container_request(
+    kind: Kind,
+    target: str,
+    aws_profile: str | None,
+    region: str | None,
+    container: ContainerRef,
+    *,
+    document: str | None,
+    parameters: Mapping[str, Sequence[str]],
+    command: str | None,
+    exit_token: str | None,
+) -> SessionRequest:
+    from ssmux.sessions.backends import ContainerCommand, SessionRequest
+    from ssmux.sessions.remote_exec import container_command
+
+    if document is not None or parameters:
+        raise InvalidValue(
+            f"{container.name} is a container: ECS Exec runs a command, not a document; drop --document and "
+            "--parameter (connect takes --command)"
+        )
+    if kind is Kind.EXEC:
+        line = container_command(command or "", exit_token)
+    else:
+        line = command if command is not None and command.strip() else CONTAINER_SHELL
+    ecs = ContainerCommand(container.cluster, container.task_id, container.container_name, line)
+    return SessionRequest(target, aws_profile, region, container=ecs)
 
 
 def open_session(
@@ -97,6 +154,7 @@ def open_session(
         SsmuxError: the target, backend or session failed (one line for the user).
     """
     from ssmux.core.store import load_settings
+    from ssmux.sessions.backends import Backend, choose
     from ssmux.sessions.resolve_target import resolve_target
 
     settings = load_settings()
@@ -110,18 +168,42 @@ def open_session(
     )
     if resolved.problem:
         sys.stderr.write(f"ssmux: warning: {resolved.problem}; trying anyway\n")
+    if resolved.container is not None and reason and kind is not Kind.FORWARD:
+        sys.stderr.write("ssmux: warning: ECS ExecuteCommand takes no reason: --reason is not recorded\n")
     requested = backend
     if requested is None and kind is Kind.EXEC and settings.backend == Backend.AUTO:
         requested = Backend.NATIVE  # only the native client keeps stderr apart and knows the exit code
     request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region, reason=reason,
-                            **request_options)  # fmt: skip
+                            container=resolved.container, **request_options)  # fmt: skip
     choice = choose(requested, settings, request)
     command = request_options.get("command") if kind is Kind.EXEC else None
+    exit_token = None
+    if resolved.container is not None and kind is Kind.EXEC and choice.backend is Backend.NATIVE:
+        # ECS Exec is interactive only: no EXIT_CODE, so the status comes back in the marker (remote_exec).
+        from ssmux.sessions.remote_exec import new_token
+
+        exit_token = new_token()
+        request = build_request(kind, resolved.instance_id, resolved.aws_profile, resolved.region,
+                                container=resolved.container, exit_token=exit_token,
+                                **request_options)  # fmt: skip
+        command = None  # no separateOutputStream to fall back from
+    elif resolved.container is not None and kind is Kind.EXEC:
+        _note_container_status(choice)
     from ssmux.sessions.launch import start_chosen
 
     local_port = request_options.get("local_port")
-    attached = Attached(kind, terminal, bind=bind, local_port=local_port, command=command)
+    attached = Attached(
+        kind, terminal, bind=bind, local_port=local_port, command=command, exit_token=exit_token
+    )
     return start_chosen(choice, request, attached)
+
+
+def _note_container_status(choice: Choice) -> None:
+    sys.stderr.write(
+        f"ssmux: note: with the {choice.backend} backend the container command's exit status is not "
+        "reported (ECS Exec sends none); the native backend reads it\n"
+    )
+    sys.stderr.flush()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +220,8 @@ class Attached:
         local_port: local port for port forwarding (``None``: the session's ``localPortNumber``).
         command: the command line of an ``exec`` request (asked again with merged output when the document
             refuses ``separateOutputStream``).
+        exit_token: the token of the exit-status marker the request's command prints (a container's
+            ``exec``), or ``None``.
     """
 
     kind: Kind
@@ -145,11 +229,12 @@ class Attached:
     bind: str = "127.0.0.1"
     local_port: int | None = None
     command: str | None = None
+    exit_token: str | None = None
 
     def native(self, request: SessionRequest) -> int:
         return run_native(
             request, self.kind, terminal=self.terminal, bind=self.bind, local_port=self.local_port,
-            command=self.command,
+            command=self.command, exit_token=self.exit_token,
         )  # fmt: skip
 
     def program(self, request: SessionRequest, choice: Choice) -> int:
@@ -187,21 +272,28 @@ def run_native(
     bind: str = "127.0.0.1",
     local_port: int | None = None,
     command: str | None = None,
+    exit_token: str | None = None,
+    quiet: bool = False,
 ) -> int:
     """Start ``request`` with the native client and run it to its end here; the exit status.
 
     ``command``: the command line of an ``exec`` request, to ask again for merged output with an exit-status
     marker when the document refuses ``separateOutputStream`` (:mod:`ssmux.sessions.remote_exec`).
+    ``exit_token``: the token of the marker the request's own command prints (a container's ``exec``).
+    ``quiet``: no "Starting session" / "Exiting session" lines (``ssmux proxy``: ssh would show them at
+    every connection); a session that ends with the service's message still says it.
     """
-    from ssmux.sessions.native import NativeSession
+    from ssmux.sessions.api import SessionApi
+    from ssmux.sessions.launch import start_native
     from ssmux.sessions.resolve_target import record_recent
 
     terminal = terminal or LocalTerminal()
-    router = Router(kind, terminal, bind=bind, local_port=local_port)
+    router = Router(kind, terminal, bind=bind, local_port=local_port, exit_token=exit_token, quiet=quiet)
 
     async def main() -> int:
+        api = SessionApi(request.aws_profile, request.region)
         try:
-            session = await NativeSession.start(request, on_started=router.attach)
+            session = await start_native(request, api, on_started=router.attach)
         except AwsError as error:
             if kind is not Kind.EXEC or command is None:
                 raise
@@ -213,7 +305,7 @@ def run_native(
                 raise
             _note_merged(retry)
             router.exit_token = token
-            session = await NativeSession.start(retry, on_started=router.attach)
+            session = await start_native(retry, api, on_started=router.attach)
         # The recent lists are written while the shell starts, not before the websocket is dialled: the
         # settings file's lock, parse and write would otherwise delay the first prompt.
         loop = asyncio.get_running_loop()
@@ -257,8 +349,6 @@ def _note_merged(request: SessionRequest) -> None:
 
 def run_plugin_call(args: list[str]) -> int:
     """``ssmux session-manager-plugin ARGS...``: the plugin's argv contract, run by the native client."""
-    from ssmux.sessions.api import SessionApi, StartedSession
-    from ssmux.sessions.native import NativeSession
     from ssmux.sessions.shim import PluginCall, parse_plugin_args
 
     call = parse_plugin_args(args, os.environ)
@@ -266,6 +356,9 @@ def run_plugin_call(args: list[str]) -> int:
         sys.stdout.write(call.text)
         sys.stdout.flush()
         return call.exit_status
+    from ssmux.sessions.api import SessionApi, StartedSession
+    from ssmux.sessions.native import NativeSession
+
     api = SessionApi(call.aws_profile, call.region or None, call.endpoint_url)
     started = StartedSession(call.session_id, call.token, call.stream_url)
     router = Router(Kind.SHELL, LocalTerminal(), plugin_mode=True)
@@ -320,8 +413,10 @@ class Router:
         local_port: int | None = None,
         plugin_mode: bool = False,
         exit_token: str | None = None,
+        quiet: bool = False,
     ) -> None:
         self.kind = kind
+        self.quiet = quiet
         self.exit_token = exit_token
         self.terminal = terminal
         self.bind = bind
@@ -341,7 +436,8 @@ class Router:
         """Take the session's events from now on, and say it started."""
         self._session = session
         session.handler = self.handle
-        self._notice(f"\nStarting session with SessionId: {session.session_id}\n")
+        if not self.quiet:
+            self._notice(f"\nStarting session with SessionId: {session.session_id}\n")
 
     def handle(self, event: ClientEvent) -> None:
         """Route one event: to the frontend once there is one; the handshake's message is printed here."""
@@ -364,9 +460,13 @@ class Router:
             from ssmux.sessions.forward import port_frontend
 
             return port_frontend(self.session, properties, bind=self.bind, local_port=self.local_port)
-        if session_type == SessionType.NON_INTERACTIVE_COMMANDS and (
+        # A container's exec is an InteractiveCommands session (ECS Exec has no other; without encryption
+        # the agent sends no handshake, so it shows as Standard_Stream, as in the plugin's
+        # ProcessFirstMessage) whose command prints the exit-status marker: a command's output all the same.
+        marked = self.kind is Kind.EXEC and self.exit_token is not None
+        if marked or (session_type == SessionType.NON_INTERACTIVE_COMMANDS and (
             self.kind is Kind.EXEC or not self.terminal.interactive
-        ):
+        )):  # fmt: skip
             from ssmux.sessions.remote_exec import ExitMarker
 
             marker = ExitMarker(self.exit_token) if self.exit_token else None
@@ -401,7 +501,7 @@ class Router:
             return 0
         if end.message:
             self._notice(f"\n\nSessionId: {self.session.session_id} : {end.message}\n\n")
-        else:
+        elif not self.quiet:
             self._notice(f"\n\nExiting session with sessionId: {self.session.session_id}.\n\n")
         if self.signalled:
             return int(ExitStatus.INTERRUPTED)

@@ -3,7 +3,8 @@
 ``aws ssm start-session`` (and every tool that execs the plugin) calls ``session-manager-plugin`` with the
 contract of docs/ssm-protocol.md §2. ``ssmux session-manager-plugin ARGS...`` accepts exactly that, and
 :func:`install_shim` writes a small ``session-manager-plugin`` launcher (a ``sh`` script, or a ``.cmd`` on
-Windows) that runs it with this Python, so the aws CLI works with no AWS plugin installed.
+Windows) that runs it with this Python (through :mod:`ssmux.cli.dropin`, which skips the command group), so
+the aws CLI works with no AWS plugin installed.
 
 As the plugin does:
 
@@ -15,7 +16,11 @@ As the plugin does:
 * 4 arguments: an old aws CLI without the profile argument: the session runs, but KMS encryption is refused
   (the plugin does the same, because it could not know which credentials to use);
 * argv[1] starting with ``AWS_SSM_START_SESSION_RESPONSE``: the response is read from that environment
-  variable, which is then removed from the environment.
+  variable, which is then removed from the environment;
+* ``aws ecs execute-command`` (aws-cli ``awscli/customizations/ecs/executecommand.py``): argv[1] is
+  ExecuteCommand's ``session`` with lower-case keys (matched without regard to case, as Go does), argv[5]'s
+  Target is ``ecs:<cluster>_<task-id>_<container-runtime-id>``, and argv[6] is the **ECS** endpoint: the
+  plugin sends ResumeSession and TerminateSession there (signed for SSM), and so does the shim.
 
 Unlike the plugin, a session that cannot start exits with status 1 and one line on stderr.
 """
@@ -97,12 +102,12 @@ def parse_plugin_args(args: Sequence[str], environ: MutableMapping[str, str]) ->
     try:
         response = json.loads(raw)
         session_id, token, stream_url = (
-            str(response[key]) for key in ("SessionId", "TokenValue", "StreamUrl")
+            _go_field(response, key) for key in ("SessionId", "TokenValue", "StreamUrl")
         )
     except (ValueError, KeyError, TypeError):
         raise InvalidValue(
             f"{source} is not a StartSession response (JSON with SessionId, TokenValue, StreamUrl): "
-            "run this through 'aws ssm start-session'"
+            "run this through 'aws ssm start-session' or 'aws ecs execute-command'"
         ) from None
     request: dict[str, Any] = {}
     if len(args) >= 5:
@@ -126,21 +131,62 @@ def parse_plugin_args(args: Sequence[str], environ: MutableMapping[str, str]) ->
     )
 
 
+#: The module the launcher runs: the plugin contract without the ``ssmux`` command group.
+ENTRY_MODULE = "ssmux.cli.dropin"
+
+
+def _go_field(response: Any, name: str) -> str:
+    """The string field ``name`` of the response object, its key matched as Go's ``json.Unmarshal`` does.
+
+    The plugin reads the response into aws-sdk-go's ``StartSessionOutput``, and Go matches JSON keys to
+    field names without regard to case (a later key wins over an earlier one): that is how the lower-case
+    ``sessionId``, ``streamUrl``, ``tokenValue`` of ECS ExecuteCommand's ``session``, which ``aws ecs
+    execute-command`` passes as argv[1], reach the same fields as StartSession's own keys
+    (session-manager-plugin ``src/sessionmanagerplugin/session/session.go``, ValidateInputAndStartSession).
+
+    Raises:
+        KeyError: no such key; TypeError: not an object, or the value is not a string.
+    """
+    if not isinstance(response, dict):
+        raise TypeError("not a JSON object")
+    wanted = name.lower()
+    found: Any = None
+    for key, value in response.items():
+        if key.lower() == wanted:
+            found = value
+    if found is None:
+        raise KeyError(name)
+    if not isinstance(found, str):
+        raise TypeError(f"{name} is not a string")
+    return found
+
+
 def shim_script(python: str, windows: bool) -> str:
-    """The launcher's text: run ``python -m ssmux session-manager-plugin`` with all arguments, verbatim.
+    """The launcher's text: run ``python -m ssmux.cli.dropin`` with all arguments, verbatim.
 
     ``python`` is quoted for the launcher's own interpreter so that any path (spaces, quotes, ``$``) works.
+    The ``sh`` launcher answers the two calls that start no session itself, as the plugin answers them:
+    ``--version`` (the aws CLI asks it before every ``ssm start-session``) and no arguments (``aws ecs
+    execute-command`` checks the plugin is there so), so they cost no Python start. The ``.cmd`` one leaves
+    them to Python: cmd's ``if "%~1"==`` breaks on the quotes of the JSON argument the session call passes.
     """
     if windows:
         if '"' in python or "%" in python:
             raise InvalidValue(f'cannot write a .cmd launcher for a Python path containing " or %: {python}')
-        return f'@echo off\r\n"{python}" -m ssmux session-manager-plugin %*\r\nexit /b %ERRORLEVEL%\r\n'
-    quoted = "'" + python.replace("'", "'\"'\"'") + "'"
+        return f'@echo off\r\n"{python}" -m {ENTRY_MODULE} %*\r\nexit /b %ERRORLEVEL%\r\n'
+    version, installed = _sh_quote(PLUGIN_VERSION), _sh_quote(INSTALLED_MESSAGE)
     return (
         "#!/bin/sh\n"
         "# Written by ssmux install-plugin-shim: ssmux's native client as the plugin.\n"
-        f'exec {quoted} -m ssmux session-manager-plugin "$@"\n'
+        f'if [ "$#" -eq 1 ] && [ "$1" = "--version" ]; then printf "%s\\n" {version}; exit 0; fi\n'
+        f'if [ "$#" -eq 0 ]; then printf "%s" {installed}; exit 0; fi\n'
+        f'exec {_sh_quote(python)} -m {ENTRY_MODULE} "$@"\n'
     )
+
+
+def _sh_quote(text: str) -> str:
+    """``text`` as one single-quoted ``sh`` word (newlines stay literal inside the quotes)."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def install_shim(directory: Path, python: str | None = None, *, windows: bool | None = None) -> Path:

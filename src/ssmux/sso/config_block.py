@@ -3,21 +3,18 @@
 ``ssmux sso discover --write-aws-config`` writes one ``[profile …]`` per (account, role) of an sso-session
 between two marker lines of its own, and on later runs replaces only what is between them: every other byte
 of the file (comments, order, blank lines, other profiles) stays as it was. A profile name already used
-outside the block is left alone and reported, never overwritten. The file is replaced atomically, keeping
-its permissions.
+outside the block is left alone and reported, never overwritten (:mod:`ssmux.core.marked_block` keeps the
+rest of the file as it was and replaces it atomically).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ssmux.errors import StoreError
+from ssmux.core import marked_block
 from ssmux.sso.discover import AccountRole
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -59,13 +56,9 @@ def write_block(
     Raises:
         StoreError: the file cannot be read or written, or holds a broken block (one marker, not both).
     """
-    try:
-        text = config_file.read_text(encoding="utf-8") if config_file.exists() else ""
-    except (OSError, UnicodeDecodeError) as error:
-        raise StoreError(f"cannot read {config_file}: {error}") from None
     begin, end = markers(session)
-    before, after, found = _split(text, begin, end, config_file)
-    taken = set(_SECTION.findall(before + after))
+    around = marked_block.read_around(config_file, begin, end, what="ssmux sso")
+    taken = set(_SECTION.findall(around.outside()))
     lines = [begin]
     written: list[str] = []
     skipped: list[str] = []
@@ -87,41 +80,5 @@ def write_block(
         if endpoint_url:
             lines.append(f"endpoint_url = {endpoint_url}")
     lines.append(end)
-    block = "\n".join(lines) + "\n"
-    if not found and before:
-        # A new block goes at the end, after a blank line; the file's own last line gets its newline.
-        before += ("" if before.endswith("\n") else "\n") + "\n"
-    _replace(config_file, before + block + after)
+    marked_block.write_block(around, "\n".join(lines) + "\n")
     return Written(tuple(written), tuple(skipped))
-
-
-def _split(text: str, begin: str, end: str, path: Path) -> tuple[str, str, bool]:
-    """The text before and after the block, and whether there was one (a new block goes at the end)."""
-    first = re.search(rf"^{re.escape(begin)}[ \t]*(\r?\n|$)", text, re.MULTILINE)
-    last = re.search(rf"^{re.escape(end)}[ \t]*(\r?\n|$)", text, re.MULTILINE)
-    if first is None and last is None:
-        return text, "", False
-    if first is None or last is None or last.start() < first.start():
-        raise StoreError(
-            f"{path} holds a broken ssmux block (a marker line is missing): remove the other marker line of "
-            "'ssmux sso' and run again"
-        )
-    return text[: first.start()], text[last.end() :], True
-
-
-def _replace(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-                file.write(text)
-            Path(temp).chmod(mode)
-            Path(temp).replace(path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(temp).unlink()
-            raise
-    except OSError as error:
-        raise StoreError(f"cannot write {path}: {error.strerror}") from None

@@ -8,7 +8,7 @@ for both; it returns what it did and prints nothing, so each front end shows it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,19 +42,37 @@ class Populated:
     added: tuple[SyncPair, ...] = ()
 
 
+#: Regions for pairs: the same for every account, or per account id (every region enabled in each).
+Regions = Sequence[str] | Mapping[str, Sequence[str]]
+
+
+def regions_of(regions: Regions, account_id: str) -> Sequence[str]:
+    """The regions of ``account_id``'s pairs (an account missing from a mapping gets none)."""
+    if isinstance(regions, Mapping):
+        return regions.get(account_id, ())
+    return regions
+
+
+def role_pair(aws_profile: str, region: str, role: AccountRole) -> SyncPair:
+    """A sync pair of ``role`` in ``region``, labelled with its account's name and the role."""
+    from ssmux.core.models import SyncPair
+
+    return SyncPair(aws_profile, region, account_name=role.account_name or None, role_name=role.role_name)
+
+
 def write_profiles(
     session_name: str | None,
     aws_profile: str | None,
     roles: Sequence[AccountRole],
-    regions: Sequence[str] = (),
+    regions: Regions = (),
     *,
     add_pairs: bool = False,
 ) -> Populated:
     """Write a profile per role into the AWS config's block of ``session_name``; with ``add_pairs``, add a
-    sync pair per written profile and region.
+    sync pair per written profile and region (``regions`` per account id: every region enabled in each).
 
     The sign-in profile's ``endpoint_url`` (an emulator, a VPC endpoint) is given to the profiles made from
-    it; the first region becomes their ``region``.
+    it; the first region (of a list) becomes their ``region``.
 
     Raises:
         InvalidValue: no sso-session (profiles of a bare start URL cannot refresh).
@@ -62,7 +80,7 @@ def write_profiles(
     """
     import botocore.session
 
-    from ssmux.core.models import SyncPair
+    from ssmux.sso.config_block import profile_name
 
     if session_name is None:
         raise InvalidValue(
@@ -71,21 +89,23 @@ def write_profiles(
     session = botocore.session.Session()
     config_file = Path(session.get_config_variable("config_file")).expanduser()
     settings = session.full_config.get("profiles", {}).get(aws_profile or "", {})
+    first = None if isinstance(regions, Mapping) else (regions[0] if regions else None)
     written = write_block(
-        config_file,
-        session_name,
-        roles,
-        region=regions[0] if regions else None,
-        endpoint_url=settings.get("endpoint_url"),
+        config_file, session_name, roles, region=first, endpoint_url=settings.get("endpoint_url")
     )
     if not add_pairs:
         return Populated(config_file, written)
-    pairs = tuple(SyncPair(name, region) for name in written.profiles for region in regions)
+    by_name = {profile_name(session_name, role): role for role in roles}
+    pairs = tuple(
+        role_pair(name, region, by_name[name])
+        for name in written.profiles
+        for region in regions_of(regions, by_name[name].account_id)
+    )
     return Populated(config_file, written, pairs, add_pairs_to_settings(pairs))
 
 
 def add_role_pairs(
-    session_name: str | None, roles: Sequence[AccountRole], regions: Sequence[str]
+    session_name: str | None, roles: Sequence[AccountRole], regions: Regions
 ) -> tuple[SyncPair, ...]:
     """Add a sync pair per role and region that signs as the role itself (``sso:<session>/<account>/<role>``,
     :mod:`ssmux.sso.credentials`): nothing is written to the AWS config. The pairs that were new.
@@ -93,13 +113,17 @@ def add_role_pairs(
     Raises:
         InvalidValue: no sso-session (a bare start URL's sign-in cannot be refreshed for later syncs).
     """
-    from ssmux.core.models import SyncPair
     from ssmux.sso.credentials import RoleSource
 
     if session_name is None:
         raise InvalidValue("pairs of discovered roles need an sso-session: give --sso-session NAME")
-    names = [RoleSource(session_name, role.account_id, role.role_name).name for role in roles]
-    return add_pairs_to_settings(tuple(SyncPair(name, region) for name in names for region in regions))
+    return add_pairs_to_settings(
+        tuple(
+            role_pair(RoleSource(session_name, role.account_id, role.role_name).name, region, role)
+            for role in roles
+            for region in regions_of(regions, role.account_id)
+        )
+    )
 
 
 def vanished_role_pairs(session_name: str | None, found: Sequence[AccountRole]) -> list[SyncPair]:
@@ -119,18 +143,30 @@ def vanished_role_pairs(session_name: str | None, found: Sequence[AccountRole]) 
 
 
 def add_pairs_to_settings(pairs: Sequence[SyncPair]) -> tuple[SyncPair, ...]:
-    """Add ``pairs`` to the settings (under the lock); those that were new."""
+    """Add ``pairs`` to the settings (under the lock); those that were new.
+
+    A pair already there keeps its switches (``enabled``, ``containers``) and takes the new one's account
+    and role names: discovery run again renames what was renamed in the organization.
+    """
     from ssmux.core.store import update_settings
 
     added: list[SyncPair] = []
 
     def change(current: Settings) -> Settings:
+        wanted = {pair.key: pair for pair in pairs}
         known = {pair.key for pair in current.sync_pairs}
-        added[:] = [pair for pair in dict.fromkeys(pairs) if pair.key not in known]
-        return replace(current, sync_pairs=(*current.sync_pairs, *added))
+        added[:] = [pair for key, pair in wanted.items() if key not in known]
+        kept = tuple(_relabelled(pair, wanted.get(pair.key)) for pair in current.sync_pairs)
+        return replace(current, sync_pairs=(*kept, *added))
 
     update_settings(change)
     return tuple(added)
+
+
+def _relabelled(pair: SyncPair, found: SyncPair | None) -> SyncPair:
+    if found is None or (found.account_name, found.role_name) == (None, None):
+        return pair
+    return replace(pair, account_name=found.account_name, role_name=found.role_name)
 
 
 # Sign-ins and discovery, for the app ------------------------------------------------------------------

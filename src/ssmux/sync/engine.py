@@ -19,12 +19,12 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ssmux.errors import ErrorCode, NoPairEnabled, SsmuxError, SyncDisabled
-from ssmux.sync.inventory import Inventory, PairWrite
+from ssmux.sync.inventory import Inventory
 from ssmux.sync.pair import (
     EC2_PAGE_SIZE,
     SSM_PAGE_SIZE,
@@ -94,12 +94,18 @@ class SyncResult:
         """Instances found over all pairs that succeeded."""
         return sum(outcome.instances for outcome in self.outcomes)
 
+    @property
+    def containers(self) -> int:
+        """ECS containers found over all pairs whose ECS listing succeeded."""
+        return sum(outcome.containers for outcome in self.outcomes)
+
     def to_dict(self) -> dict[str, Any]:
         """The ``ssmux sync --json`` form."""
         return {
             "pairs": [outcome.to_dict() for outcome in self.outcomes],
             "instances": self.instances,
             "seconds": round(self.seconds, 3),
+            "containers": self.containers,
         }
 
 
@@ -114,8 +120,12 @@ def sync_pairs(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     ec2_page_size: int = EC2_PAGE_SIZE,
+    no_containers: Collection[tuple[str, str]] = (),
 ) -> SyncResult:
     """Sync ``pairs`` (``(aws_profile, region)``) concurrently, at most ``concurrency`` at a time.
+
+    Each pair's ECS containers are listed too, except for the pairs in ``no_containers``
+    (:func:`ssmux.sync.ecs.pairs_without_containers` of the settings).
 
     Each finished pair is written to ``inventory`` at once (success: its rows replaced; failure: the error
     recorded, last good rows kept). ``progress`` is called from the sync's threads; it must be thread-safe
@@ -139,7 +149,7 @@ def sync_pairs(
     def serve() -> None:
         async def everything() -> None:
             main.append(asyncio.current_task())  # type: ignore[arg-type]
-            await _list_all(run, clients, only_running, concurrency, ec2_page_size)
+            await _list_all(run, clients, only_running, concurrency, ec2_page_size, frozenset(no_containers))
 
         try:
             loop.run_until_complete(everything())
@@ -297,7 +307,12 @@ class _Run:
 
 
 async def _list_all(
-    run: _Run, clients: AwsClients, only_running: bool, concurrency: int, ec2_page_size: int
+    run: _Run,
+    clients: AwsClients,
+    only_running: bool,
+    concurrency: int,
+    ec2_page_size: int,
+    no_containers: frozenset[tuple[str, str]],
 ) -> None:
     """List every pair of ``run``, at most ``concurrency`` at once, on one HTTP client."""
     from ssmux.sync.calls import Caller
@@ -318,6 +333,7 @@ async def _list_all(
                 progress=run.progress,
                 cancel=run.stopped,
                 ec2_page_size=ec2_page_size,
+                containers=(aws_profile, region) not in no_containers,
             )
         run.finished(index, outcome)
 
@@ -328,19 +344,7 @@ async def _list_all(
 
 def _save(inventory: Inventory, batch: list[tuple[int, PairOutcome]]) -> list[tuple[int, PairOutcome]]:
     """Write a batch of finished pairs (not the cancelled ones); the outcomes as the user sees them."""
-    writes = [
-        PairWrite(
-            outcome.aws_profile,
-            outcome.region,
-            outcome.items if outcome.ok else None,
-            pages=outcome.pages,
-            seconds=outcome.seconds,
-            error_code=outcome.error_code or ErrorCode.ERROR,
-            error_message=outcome.error_message or "",
-        )
-        for _, outcome in batch
-        if not outcome.cancelled
-    ]
+    writes = [outcome.to_write() for _, outcome in batch if not outcome.cancelled]
     try:
         if writes:
             inventory.write_pairs(writes)

@@ -8,7 +8,7 @@ one real message as its example and every pair it holds, largest group first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ssmux.sync.pair import PairOutcome
@@ -33,14 +33,20 @@ class ErrorGroup:
     example: str
     pairs: tuple[tuple[str, str], ...]
 
-    def line(self, shown: int = 3) -> str:
-        """One line: the code, how many pairs, the example, and the first ``shown`` pairs."""
-        names = [f"{profile}/{region}" for profile, region in self.pairs[:shown]]
+    def line(self, shown: int = 3, titles: Mapping[tuple[str, str], str] | None = None) -> str:
+        """One line: the code, how many pairs, the example, and the first ``shown`` pairs (by ``titles``,
+        e.g. ``team-001 ReadOnlyAccess eu-west-1``, where given; else ``PROFILE/REGION``)."""
+        names = [self.title(pair, titles) for pair in self.pairs[:shown]]
         more = len(self.pairs) - shown
         listed = ", ".join(names) + (f" and {more} more" if more > 0 else "")
         if len(self.pairs) == 1:
             return f"{listed}: {self.code}: {self.example}"
         return f"{self.code} in {len(self.pairs)} pairs ({listed}): {self.example}"
+
+    @staticmethod
+    def title(pair: tuple[str, str], titles: Mapping[tuple[str, str], str] | None = None) -> str:
+        """How ``pair`` is named: its title when known, else ``PROFILE/REGION``."""
+        return (titles or {}).get(pair) or f"{pair[0]}/{pair[1]}"
 
 
 def shape(message: str) -> str:
@@ -50,18 +56,22 @@ def shape(message: str) -> str:
 
 def group_failures(outcomes: Iterable[PairOutcome]) -> list[ErrorGroup]:
     """The failed outcomes grouped by code and message shape, largest group first (ties: first seen)."""
-    groups: dict[tuple[str, str], list[PairOutcome]] = {}
-    for outcome in outcomes:
-        if outcome.ok or outcome.cancelled:
-            continue
-        code, message = outcome.error_code or "Error", outcome.error_message or ""
-        groups.setdefault((code, shape(message)), []).append(outcome)
-    ordered: Sequence[list[PairOutcome]] = sorted(groups.values(), key=len, reverse=True)
+    # A pair whose instances were listed but not its ECS containers fails too (PairOutcome.failures).
+    return group_errors(
+        ((f.aws_profile, f.region), f.error_code or "Error", f.error_message or "")
+        for o in outcomes
+        for f in o.failures()
+    )
+
+
+def group_errors(failures: Iterable[tuple[tuple[str, str], str, str]]) -> list[ErrorGroup]:
+    """``(pair, code, message)`` of failed pairs grouped by code and message shape, largest group first (ties:
+    first seen); the app groups its live progress with it as the CLI groups outcomes."""
+    groups: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = {}
+    for pair, code, message in failures:
+        groups.setdefault((code, shape(message)), []).append((pair, code, message))
+    ordered: Sequence[list[tuple[tuple[str, str], str, str]]] = sorted(groups.values(), key=len, reverse=True)
     return [
-        ErrorGroup(
-            code=members[0].error_code or "Error",
-            example=members[0].error_message or "",
-            pairs=tuple((o.aws_profile, o.region) for o in members),
-        )
+        ErrorGroup(code=members[0][1], example=members[0][2], pairs=tuple(pair for pair, _, _ in members))
         for members in ordered
     ]

@@ -5,9 +5,12 @@ GUI and the CLI may read while a sync writes, and a sync killed halfway must nev
 SQLite (standard library) gives all three: a pair's rows are replaced in one transaction, readers see the old
 or the new rows, and a lower-cased ``search`` column lets a query pre-filter in SQL before ranking in Python.
 
-Two tables: ``instances`` (one row per instance of a pair's last successful sync) and ``pairs`` (per pair the
-time of the last attempt and of the last success, and the error of a failed attempt). A failure only
-updates ``pairs``: the last good rows stay and the pair reads as "stale since <last success>".
+Three tables: ``instances`` (one row per instance of a pair's last successful sync), ``containers`` (one row
+per ECS container of a pair's last successful ECS listing) and ``pairs`` (per pair the time of the last
+attempt and of the last success, and the error of a failed attempt; the same for its ECS listing). A failure
+only updates ``pairs``: the last good rows stay and the pair reads as "stale since <last success>". An ECS
+failure on a pair whose instances were listed replaces the instances and keeps the last good containers,
+stale since the last ECS success; a pair with ECS switched off has no containers.
 
 Every public method opens its own short-lived connection, so an :class:`Inventory` can be shared between
 threads (sync workers write concurrently; SQLite serialises the writers, ``busy_timeout`` makes them wait).
@@ -24,14 +27,17 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 from ssmux.errors import StoreError
+from ssmux.sync.container import FIELDS as CONTAINER_FIELDS
+from ssmux.sync.container import Container
 from ssmux.sync.instance import COLUMNS, Instance, pair_group
 
 FILE_NAME = "inventory.sqlite3"
 #: Bump when the tables change, and add a named step to :data:`_MIGRATIONS` (a new instance column is declared
 #: in :mod:`ssmux.sync.instance` with ``since`` set to the new version, and its step adds it).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Seconds a connection waits for another one's lock (SQLite's busy timeout) before giving up.
 BUSY_TIMEOUT = 30.0
@@ -52,6 +58,10 @@ class PairStatus:
         instances: number of cached instances (from the last success).
         pages: API pages the last success fetched.
         seconds: duration of the last success.
+        containers: number of cached ECS containers (from the last ECS success).
+        containers_last_success: epoch seconds of the last successful ECS listing, ``None`` if never.
+        ecs_error_code / ecs_error_message: the ECS listing's error on the last sync whose instances were
+            listed; ``None`` when it succeeded or ECS is off for the pair.
     """
 
     aws_profile: str
@@ -63,6 +73,10 @@ class PairStatus:
     instances: int
     pages: int
     seconds: float
+    containers: int = 0
+    containers_last_success: float | None = None
+    ecs_error_code: str | None = None
+    ecs_error_message: str | None = None
 
     @property
     def group(self) -> str:
@@ -73,6 +87,11 @@ class PairStatus:
     def stale(self) -> bool:
         """The last attempt failed: the cached rows are from an older, successful sync (or there are none)."""
         return self.error_code is not None
+
+    @property
+    def containers_stale(self) -> bool:
+        """The last ECS listing failed: the cached containers are from an older one (or there are none)."""
+        return self.ecs_error_code is not None
 
 
 def default_path() -> Path:
@@ -113,9 +132,36 @@ def _create_v1(db: sqlite3.Connection) -> None:
     )
 
 
+#: The ``containers`` table: a :class:`Container`'s fields, in order, and its ``search`` text.
+_CONTAINER_COLUMNS = (*CONTAINER_FIELDS, _SEARCH)
+_CONTAINER_SQL_TYPES = {"exec_enabled": "INTEGER NOT NULL", "last_seen": "REAL NOT NULL"}
+_INSERT_CONTAINER_SQL = (
+    f"INSERT OR REPLACE INTO containers ({', '.join(_CONTAINER_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(_CONTAINER_COLUMNS))})"
+)
+_SELECT_CONTAINERS_SQL = f"SELECT {', '.join(CONTAINER_FIELDS)} FROM containers"  # noqa: S608
+
+
+def _add_containers_v2(db: sqlite3.Connection) -> None:
+    # ECS containers of each pair, and the pair's ECS listing status (its own, as it fails on its own).
+    definitions = [f"{name} {_CONTAINER_SQL_TYPES.get(name, 'TEXT NOT NULL')}" for name in CONTAINER_FIELDS]
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS containers (
+            {", ".join(definitions)}, {_SEARCH} TEXT NOT NULL,
+            PRIMARY KEY (aws_profile, region, task_arn, container_name))"""
+    )
+    for column in (
+        "containers INTEGER NOT NULL DEFAULT 0",
+        "containers_last_success REAL",
+        "ecs_error_code TEXT",
+        "ecs_error_message TEXT",
+    ):
+        db.execute(f"ALTER TABLE pairs ADD COLUMN {column}")
+
+
 # Step n brings a file from user_version n to n + 1. A cache can always be rebuilt by a sync, but a named
 # migration keeps the stale-since history of users who upgrade.
-_MIGRATIONS = (_create_v1,)
+_MIGRATIONS = (_create_v1, _add_containers_v2)
 
 
 class Inventory:
@@ -251,6 +297,9 @@ class Inventory:
                 db.execute(
                     "DELETE FROM instances WHERE aws_profile = ? AND region = ?", (aws_profile, region)
                 )
+                db.execute(
+                    "DELETE FROM containers WHERE aws_profile = ? AND region = ?", (aws_profile, region)
+                )
                 db.execute("DELETE FROM pairs WHERE aws_profile = ? AND region = ?", (aws_profile, region))
             db.execute("COMMIT")
         return dropped
@@ -270,7 +319,10 @@ class Inventory:
                 """SELECT aws_profile, region, last_attempt, last_success, error_code, error_message,
                           (SELECT COUNT(*) FROM instances i
                             WHERE i.aws_profile = p.aws_profile AND i.region = p.region),
-                          pages, seconds
+                          pages, seconds,
+                          (SELECT COUNT(*) FROM containers c
+                            WHERE c.aws_profile = p.aws_profile AND c.region = p.region),
+                          containers_last_success, ecs_error_code, ecs_error_message
                    FROM pairs p ORDER BY aws_profile, region"""
             ).fetchall()
         return [PairStatus(*row) for row in rows]
@@ -316,6 +368,33 @@ class Inventory:
             rows = db.execute(sql, params).fetchall()
         return [_from_row(row) for row in rows]
 
+    def containers(
+        self, words: Sequence[str] = (), *, pairs: Iterable[tuple[str, str]] | None = None
+    ) -> list[Container]:
+        """Cached ECS containers, optionally only those whose search text contains every word.
+
+        Args:
+            words: query words; each must occur in the container's search text (case-insensitive).
+            pairs: only these ``(aws_profile, region)`` pairs.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        for word in words:
+            where.append("instr(search, ?) > 0")
+            params.append(word.lower())
+        if pairs is not None:
+            keys = list(pairs)
+            if not keys:
+                return []
+            where.append("(" + " OR ".join("(aws_profile = ? AND region = ?)" for _ in keys) + ")")
+            params += [value for key in keys for value in key]
+        sql = _SELECT_CONTAINERS_SQL
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._connect() as db:
+            rows = db.execute(sql, params).fetchall()
+        return [_container_from_row(row) for row in rows]
+
 
 def _version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
@@ -323,7 +402,12 @@ def _version(db: sqlite3.Connection) -> int:
 
 @dataclass(frozen=True)
 class PairWrite:
-    """One pair's sync result to record: its instances (a success), or its error (``instances`` None)."""
+    """One pair's sync result to record: its instances (a success), or its error (``instances`` None).
+
+    On a success, ``containers`` are its ECS containers (they replace the cached ones); ``None`` with an
+    ``ecs_error_code`` keeps the cached ones and records the ECS error; ``None`` without one means ECS is off
+    for the pair (its cached containers are dropped).
+    """
 
     aws_profile: str
     region: str
@@ -332,6 +416,9 @@ class PairWrite:
     seconds: float = 0.0
     error_code: str = ""
     error_message: str = ""
+    containers: tuple[Container, ...] | None = None
+    ecs_error_code: str = ""
+    ecs_error_message: str = ""
 
 
 def _write_success(db: sqlite3.Connection, write: PairWrite, when: float) -> None:
@@ -349,6 +436,28 @@ def _write_success(db: sqlite3.Connection, write: PairWrite, when: float) -> Non
                instances = excluded.instances, pages = excluded.pages,
                seconds = excluded.seconds""",
         (write.aws_profile, write.region, when, when, len(rows), write.pages, write.seconds),
+    )
+    _write_containers(db, write, when)
+
+
+def _write_containers(db: sqlite3.Connection, write: PairWrite, when: float) -> None:
+    key = (write.aws_profile, write.region)
+    if write.containers is None and write.ecs_error_code:
+        db.execute(
+            """UPDATE pairs SET ecs_error_code = ?, ecs_error_message = ?
+               WHERE aws_profile = ? AND region = ?""",
+            (write.ecs_error_code, write.ecs_error_message, *key),
+        )
+        return
+    db.execute("DELETE FROM containers WHERE aws_profile = ? AND region = ?", key)
+    success = None
+    if write.containers is not None:
+        db.executemany(_INSERT_CONTAINER_SQL, [_container_row(item, *key) for item in write.containers])
+        success = when
+    db.execute(
+        """UPDATE pairs SET containers_last_success = ?, ecs_error_code = NULL, ecs_error_message = NULL
+           WHERE aws_profile = ? AND region = ?""",
+        (success, *key),
     )
 
 
@@ -401,6 +510,25 @@ def _to_row(item: Instance, aws_profile: str, region: str) -> tuple[object, ...]
         values[index] = convert(values[index])
     values.append(item.search_text())
     return tuple(values)
+
+
+_CONTAINER_ATTRIBUTES = attrgetter(*CONTAINER_FIELDS)
+_CONTAINER_PAIR_AT = (CONTAINER_FIELDS.index("aws_profile"), CONTAINER_FIELDS.index("region"))
+_EXEC_ENABLED_AT = CONTAINER_FIELDS.index("exec_enabled")
+
+
+def _container_row(item: Container, aws_profile: str, region: str) -> tuple[object, ...]:
+    values: list[object] = list(_CONTAINER_ATTRIBUTES(item))
+    values[_CONTAINER_PAIR_AT[0]], values[_CONTAINER_PAIR_AT[1]] = aws_profile, region
+    values[_EXEC_ENABLED_AT] = int(item.exec_enabled)
+    values.append(item.search_text())
+    return tuple(values)
+
+
+def _container_from_row(row: Sequence[Any]) -> Container:
+    values = list(row)
+    values[_EXEC_ENABLED_AT] = bool(values[_EXEC_ENABLED_AT])
+    return Container(*values)
 
 
 def _from_row(row: Sequence[object]) -> Instance:

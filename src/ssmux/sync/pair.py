@@ -1,4 +1,4 @@
-"""Listing one (AWS CLI profile, region) pair: EC2 instances and SSM managed nodes, joined.
+"""Listing one (AWS CLI profile, region) pair: EC2 instances and SSM managed nodes, joined; ECS containers.
 
 :func:`list_pair` pages EC2 ``DescribeInstances`` (1000 per page, with the server-side
 ``instance-state-name=running`` filter when only running instances are wanted) and SSM
@@ -9,7 +9,9 @@ credentials, signing and retry rules), so a pair costs its longest chain of page
 managed nodes that have no EC2 instance. An instance without an SSM registration is kept and marked
 :data:`~ssmux.sync.instance.UNMANAGED`. The three listings share one pagination loop (:func:`_read_pages`),
 and pages are read by the lean parsers (:mod:`ssmux.sync.ec2`, :mod:`ssmux.sync.ssm`).
-:func:`fetch_pair` is the same for one pair, blocking.
+The pair's ECS containers (:mod:`ssmux.sync.ecs`) are listed beside both, unless the pair has them switched
+off; an ECS failure (``AccessDenied`` on ``ecs:ListClusters``...) is the outcome's ECS error, not the pair's:
+its instances are still listed and cached. :func:`fetch_pair` is the same for one pair, blocking.
 
 A pair's failure is its :class:`PairOutcome` (kind :attr:`OutcomeKind.FAILED` with the AWS code and a message
 saying what to do, or :attr:`OutcomeKind.CANCELLED`), never an exception. :mod:`ssmux.sync.engine` runs many
@@ -30,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from ssmux.errors import AwsError, ErrorCode, SsmuxError
+from ssmux.sync.container import Container
 from ssmux.sync.instance import EC2_TEXT_COLUMNS, UNMANAGED, Instance
+from ssmux.sync.inventory import PairWrite
 
 if TYPE_CHECKING:
     from ssmux.core.aws import AwsClients
@@ -85,6 +89,11 @@ class PairOutcome:
         error_code: the AWS error code or one of ours (:class:`~ssmux.errors.ErrorCode`); ``None`` when ok.
         error_message: one line saying what went wrong and what to do; ``None`` when ok.
         items: the instances themselves (not part of the JSON form).
+        containers: ECS containers found (0 unless ok and listed).
+        container_items: the containers themselves; ``None`` when ECS was not listed (switched off for the
+            pair, or its listing failed: then ``ecs_error_code`` says why).
+        ecs_error_code / ecs_error_message: the ECS listing's failure on a pair whose instances were listed;
+            ``None`` when it succeeded or was not asked for.
     """
 
     aws_profile: str
@@ -96,6 +105,10 @@ class PairOutcome:
     error_code: str | None = None
     error_message: str | None = None
     items: tuple[Instance, ...] = field(default=(), repr=False, compare=False)
+    containers: int = 0
+    container_items: tuple[Container, ...] | None = field(default=None, repr=False, compare=False)
+    ecs_error_code: str | None = None
+    ecs_error_message: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,9 +125,51 @@ class PairOutcome:
         """The JSON form's ``status``: ``"ok"``, else ``"error"`` (a cancelled pair is an error there)."""
         return "ok" if self.ok else "error"
 
+    @property
+    def ecs_failed(self) -> bool:
+        """The instances were listed but the ECS listing failed (see ``ecs_error_code``)."""
+        return self.ok and self.ecs_error_code is not None
+
+    def failures(self) -> tuple[PairOutcome, ...]:
+        """Each failure of the pair as a failed outcome of its own, for grouping and listing failures.
+
+        A failed pair is its own one failure; a pair whose ECS listing alone failed gives that failure (its
+        instances are fine); otherwise none. A cancelled pair is no failure here.
+        """
+        if self.kind is OutcomeKind.FAILED:
+            return (self,)
+        if self.ecs_failed:
+            failed = PairOutcome(
+                self.aws_profile,
+                self.region,
+                OutcomeKind.FAILED,
+                error_code=self.ecs_error_code,
+                error_message=self.ecs_error_message,
+            )
+            return (failed,)
+        return ()
+
+    def to_write(self) -> PairWrite:
+        """What the inventory records of this (finished, not cancelled) pair."""
+        return PairWrite(
+            self.aws_profile,
+            self.region,
+            self.items if self.ok else None,
+            pages=self.pages,
+            seconds=self.seconds,
+            error_code=self.error_code or ErrorCode.ERROR,
+            error_message=self.error_message or "",
+            containers=self.container_items,
+            ecs_error_code=self.ecs_error_code or "",
+            ecs_error_message=self.ecs_error_message or "",
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``ssmux sync --json`` form of a pair."""
+        """The ``ssmux sync --json`` form of a pair (``ecs_error``: the ECS listing's failure, else null)."""
         error = None if self.ok else {"code": self.error_code, "message": self.error_message}
+        ecs_error = None
+        if self.ecs_error_code is not None:
+            ecs_error = {"code": self.ecs_error_code, "message": self.ecs_error_message}
         return {
             "profile": self.aws_profile,
             "region": self.region,
@@ -122,6 +177,8 @@ class PairOutcome:
             "instances": self.instances,
             "seconds": round(self.seconds, 3),
             "error": error,
+            "containers": self.containers,
+            "ecs_error": ecs_error,
         }
 
 
@@ -131,7 +188,7 @@ class SyncEvent:
 
     Attributes:
         kind: started, page or done.
-        service: for a page: ``"ec2"`` or ``"ssm"``.
+        service: for a page: ``"ec2"``, ``"ssm"`` or ``"ecs"``.
         pages: pages fetched so far for this pair.
         instances: EC2 instances seen so far for this pair (when done: the pair's total).
         outcome: when done: how the pair ended.
@@ -416,6 +473,49 @@ async def _list_ssm(
     return found
 
 
+async def _list_ecs(
+    caller: Caller, target: Target, counter: _PairProgress, cancel: threading.Event | None
+) -> list[Container]:
+    """The pair's ECS containers (:func:`ssmux.sync.ecs.list_containers`); a cancel stops it between pages."""
+    from ssmux.sync import ecs
+
+    def seen() -> None:
+        counter.page("ecs", 0)
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
+
+    return await ecs.list_containers(
+        lambda action, params: ecs.call(caller, target, action, params),
+        lambda body, action: _page_of(ecs.parse, body, target, f"ecs:{action}"),
+        aws_profile=target.aws_profile,
+        region=target.region,
+        now=time.time(),
+        seen=seen,
+    )
+
+
+async def _containers_or_error(
+    ecs_side: asyncio.Future[list[Container]] | None, aws_profile: str, region: str
+) -> tuple[tuple[Container, ...] | None, str | None, str | None]:
+    """The ECS side's containers, or its failure as (None, code, message); (None, None, None) if not asked."""
+    if ecs_side is None:
+        return None, None, None
+    try:
+        return tuple(await ecs_side), None, None
+    except SsmuxError as error:
+        code = (error.code if isinstance(error, AwsError) else "") or ErrorCode.ERROR
+        message = str(error)
+        if code in _NOT_ALLOWED_OR_UNKNOWN:
+            # A role that may not list ECS fails every sync the same way: say how to stop asking.
+            message += f" (to skip its containers: 'ssmux pair edit {aws_profile}/{region} --no-containers')"
+        return None, str(code), message
+    except _Cancelled:
+        raise
+    except Exception as error:  # a bug, but the ECS side's: the instances still count
+        message = f"unexpected {type(error).__name__}: {' '.join(str(error).split())} (run with --debug)"
+        return None, str(ErrorCode.UNEXPECTED), message
+
+
 def _use_older_operation(error: BaseException | None) -> bool:
     """Whether DescribeInstanceProperties failed for want of permission or support, not for the pair."""
     response = getattr(error, "response", None)
@@ -436,10 +536,13 @@ async def list_pair(
     cancel: threading.Event | None = None,
     ec2_page_size: int = EC2_PAGE_SIZE,
     ssm_page_size: int = PROPERTIES_PAGE_SIZE,
+    containers: bool = True,
 ) -> PairOutcome:
-    """Sync one pair on ``caller``: EC2 and SSM listings side by side, joined. Never raises for its failure.
+    """Sync one pair on ``caller``: EC2 and SSM listings side by side, joined, and (``containers``) its ECS
+    containers beside them. Never raises for its failure.
 
-    A cancel (``cancel`` set) is noticed between pages; cancelling the task itself stops it at once.
+    A cancel (``cancel`` set) is noticed between pages; cancelling the task itself stops it at once. An ECS
+    failure alone leaves the pair ok, with the failure in the outcome's ``ecs_error_code``/``_message``.
 
     Returns:
         The pair's outcome; unless ok, the error code and a message saying what to do.
@@ -447,16 +550,23 @@ async def list_pair(
     started = time.monotonic()
     counter = _PairProgress(aws_profile, region, progress)
     try:
-        target = await caller.target(aws_profile, region, ("ec2", "ssm"))
-        # The SSM listing runs beside the EC2 one: a pair then costs its longest chain of pages, not the sum.
+        target = await caller.target(
+            aws_profile, region, ("ec2", "ssm", "ecs") if containers else ("ec2", "ssm")
+        )
+        # The SSM and ECS listings run beside the EC2 one: a pair then costs its longest chain of pages, not
+        # the sum.
         ssm_side = asyncio.ensure_future(_list_ssm(caller, target, counter, cancel, ssm_page_size))
+        ecs_side = asyncio.ensure_future(_list_ecs(caller, target, counter, cancel)) if containers else None
         try:
             ec2_items = await _list_ec2(caller, target, only_running, counter, cancel, ec2_page_size)
+            ssm_items = await ssm_side
         except BaseException:
-            ssm_side.cancel()
-            ssm_side.add_done_callback(_forget)
+            for side in (ssm_side, ecs_side):
+                if side is not None:
+                    side.cancel()
+                    side.add_done_callback(_forget)
             raise
-        ssm_items = await ssm_side
+        container_items, ecs_code, ecs_message = await _containers_or_error(ecs_side, aws_profile, region)
         if cancel is not None and cancel.is_set():
             raise _Cancelled
         items = join(
@@ -493,6 +603,10 @@ async def list_pair(
         pages=counter.pages,
         seconds=time.monotonic() - started,
         items=tuple(items),
+        containers=len(container_items or ()),
+        container_items=container_items,
+        ecs_error_code=ecs_code,
+        ecs_error_message=ecs_message,
     )
 
 
@@ -512,6 +626,7 @@ def fetch_pair(
     cancel: threading.Event | None = None,
     ec2_page_size: int = EC2_PAGE_SIZE,
     ssm_page_size: int = PROPERTIES_PAGE_SIZE,
+    containers: bool = True,
 ) -> PairOutcome:
     """Sync one pair, blocking: :func:`list_pair` on an event loop and HTTP client of its own.
 
@@ -536,6 +651,7 @@ def fetch_pair(
                 cancel=cancel,
                 ec2_page_size=ec2_page_size,
                 ssm_page_size=ssm_page_size,
+                containers=containers,
             )
 
     return asyncio.run(run())

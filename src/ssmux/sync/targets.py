@@ -1,4 +1,4 @@
-"""Everything a user can connect to: saved profiles and synced instances, merged, searched and found.
+"""Everything a user can connect to: saved profiles, synced instances and containers, merged, searched, found.
 
 A synced instance that also has a saved profile (same instance id) is shown once, as the saved one, which
 then carries what the sync knows (state, SSM status, addresses, AWS tags). Every pair is a read-only group
@@ -8,16 +8,22 @@ Tags are one ``dict`` for both kinds: a synced instance's AWS tags as they are; 
 with ``key=value`` split at the first ``=`` and a bare label mapped to ``""``; the saved labels win over AWS
 tags of the same key.
 
+A synced ECS container is a target of kind :attr:`TargetKind.CONTAINER`: its ``instance_id`` is its SSM
+target ``ecs:<cluster>_<task-id>_<runtime-id>``, its name ``cluster/service/container`` (``cluster/task-id/
+container`` for a task of no service), and :attr:`Target.container` says where it runs and whether ECS Exec
+can reach it. It is searched and matched like an instance: by that name, the task id or the container name.
+
 This module never imports boto3: ``ssmux ls`` reads the cache and the profile files only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from ssmux.sync.container import Container
 from ssmux.sync.instance import UNMANAGED, Instance, addresses, pair_group
 from ssmux.sync.inventory import Inventory, PairStatus
 
@@ -32,6 +38,51 @@ class Source(StrEnum):
     SYNCED = "synced"  # an instance the sync found (read-only)
 
 
+class TargetKind(StrEnum):
+    """What a target is; the value is the ``kind`` field of ``ssmux ls --json``."""
+
+    INSTANCE = "instance"  # an EC2 instance or mi- managed node (saved or synced)
+    CONTAINER = "container"  # a container of a running ECS task (synced)
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    """Where a container target runs, and whether ECS Exec can reach it now.
+
+    Attributes:
+        cluster: the cluster's name (``ExecuteCommand`` takes it as ``cluster``).
+        task_id: the task's id (``ExecuteCommand``'s ``task``).
+        container_name: the container's name (``ExecuteCommand``'s ``container``).
+        runtime_id: the container runtime's id (the last part of the SSM target).
+        service: the service that runs the task, ``None`` for a standalone task.
+        task_definition: ``family:revision``.
+        launch_type: ``FARGATE``, ``EC2``, ``EXTERNAL``; ``""`` when ECS does not say.
+        exec_ready: the task has ``enableExecuteCommand`` and the container's ``ExecuteCommandAgent`` is
+            ``RUNNING`` (as of the last sync).
+        not_ready_reason: when not ready, why, as one line saying what to do; ``None`` when ready.
+    """
+
+    cluster: str
+    task_id: str
+    container_name: str
+    runtime_id: str
+    service: str | None
+    task_definition: str
+    launch_type: str
+    exec_ready: bool
+    not_ready_reason: str | None
+
+    @property
+    def ssm_target(self) -> str:
+        """``ecs:<cluster>_<task-id>_<runtime-id>``: the target of StartSession and the data channel."""
+        return f"ecs:{self.cluster}_{self.task_id}_{self.runtime_id}"
+
+    @property
+    def name(self) -> str:
+        """``cluster/service/container``, or ``cluster/task-id/container`` without a service."""
+        return f"{self.cluster}/{self.service or self.task_id}/{self.container_name}"
+
+
 #: EC2 states in which an instance can take a session; others are hidden by ``ls`` unless asked for.
 CONNECTABLE_STATES = frozenset({"running"})
 
@@ -41,8 +92,10 @@ class Target:
     """One connectable thing.
 
     Attributes:
-        name: the saved profile's name, or the synced display name ``Name (id)`` (or the id).
-        instance_id: ``i-...`` or ``mi-...``.
+        name: the saved profile's name, or the synced display name ``Name (id)`` (or the id); for a
+            container ``cluster/service/container``.
+        instance_id: ``i-...`` or ``mi-...``; for a container its SSM target
+            ``ecs:<cluster>_<task>_<runtime>``.
         aws_profile / region: what to connect with (resolved for a saved profile; ``None``: the SDK decides).
         group: saved profile's group, or the pair's ``profile/region``; ``None`` for an ungrouped profile.
         source: saved or synced.
@@ -57,6 +110,8 @@ class Target:
         synced: the sync knows this instance (the fields above come from the cache).
         stale_since: the last sync of its pair failed; epoch seconds of the last success that the data is
             from (``0.0`` if the pair never synced successfully). ``None`` when fresh.
+        kind: instance or container.
+        container: for a container, where it runs and its exec readiness; ``None`` for an instance.
     """
 
     name: str
@@ -77,6 +132,8 @@ class Target:
     description: str = ""
     synced: bool = False
     stale_since: float | None = None
+    kind: TargetKind = TargetKind.INSTANCE
+    container: ContainerRef | None = None
 
     @property
     def short_name(self) -> str:
@@ -85,12 +142,19 @@ class Target:
         :attr:`name` of a synced instance repeats its id (``web-1 (i-...)``) so that lists without an id
         column tell two ``web-1`` apart; ``ssmux ls`` has an id column and shows this instead.
         """
-        if self.source is Source.SAVED:
+        if self.source is Source.SAVED or self.container is not None:
             return self.name
         return self.name_tag or self.instance_id
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ssmux ls --json`` form; ``name`` is :attr:`short_name` (the id has its own field)."""
+        """The ``ssmux ls --json`` form; ``name`` is :attr:`short_name` (the id has its own field).
+
+        ``kind`` is ``instance`` or ``container``; ``container`` is ``null`` for an instance, else the
+        :class:`ContainerRef` fields (``service`` ``null`` for a standalone task) and ``ssm_target``.
+        """
+        container = None
+        if self.container is not None:
+            container = {**asdict(self.container), "ssm_target": self.container.ssm_target}
         return {
             "name": self.short_name,
             "instance_id": self.instance_id,
@@ -103,6 +167,8 @@ class Target:
             "platform": self.platform,
             "private_ip": self.private_ip,
             "tags": dict(self.tags),
+            "kind": self.kind,
+            "container": container,
         }
 
     @property
@@ -111,6 +177,9 @@ class Target:
 
         Known only from the last sync: a saved profile the sync has not seen has no known problem.
         """
+        if self.container is not None and not self.container.exec_ready:
+            reason = self.container.not_ready_reason or "ECS Exec cannot reach it"
+            return f"{self.name} is not ready for ECS Exec: {reason}"
         if self.state is not None and self.state not in CONNECTABLE_STATES:
             return f"{self.name} is {self.state}: start the instance, then connect"
         if self.ping_status == UNMANAGED:
@@ -129,6 +198,9 @@ class Target:
         """What a query word may match, lower case: names and id first, then tags, labels and addresses."""
         values = [self.name, self.instance_id, self.name_tag or "", *self.tags.values(), *self.labels]
         values += [address or "" for address in addresses(self)]
+        if self.container is not None:
+            ref = self.container
+            values += [ref.task_id, ref.container_name, ref.cluster, ref.service or "", ref.task_definition]
         return tuple(value.lower() for value in values if value)
 
 
@@ -164,6 +236,47 @@ def synced_target(instance: Instance, status: PairStatus | None = None) -> Targe
     )
 
 
+def container_target(container: Container, status: PairStatus | None = None) -> Target:
+    """The target of a synced container; ``status`` (of its pair) tells whether its data is stale."""
+    ref = ContainerRef(
+        cluster=container.cluster,
+        task_id=container.task_id,
+        container_name=container.container_name,
+        runtime_id=container.runtime_id,
+        service=container.service or None,
+        task_definition=container.task_definition,
+        launch_type=container.launch_type,
+        exec_ready=container.exec_ready,
+        not_ready_reason=container.not_ready_reason or None,
+    )
+    return Target(
+        name=container.display_name,
+        instance_id=container.ssm_target,
+        aws_profile=container.aws_profile,
+        region=container.region,
+        group=pair_group(container.aws_profile, container.region),
+        source=Source.SYNCED,
+        state=container.last_status.lower() or None,
+        platform="linux",  # ECS Exec reaches Linux containers (and Windows ones through the same shell)
+        private_ip=container.private_ip or None,
+        synced=True,
+        stale_since=_container_stale_since(status),
+        kind=TargetKind.CONTAINER,
+        container=ref,
+    )
+
+
+def _container_stale_since(status: PairStatus | None) -> float | None:
+    # A pair's containers are stale when its whole sync failed or only its ECS listing did.
+    if status is None:
+        return None
+    if status.stale:
+        return status.last_success or 0.0
+    if status.containers_stale:
+        return status.containers_last_success or 0.0
+    return None
+
+
 def _stale_since(status: PairStatus | None) -> float | None:
     if status is None or not status.stale:
         return None
@@ -175,8 +288,10 @@ def merge(
     settings: Settings,
     instances: Iterable[Instance],
     statuses: Iterable[PairStatus] = (),
+    containers: Iterable[Container] = (),
 ) -> list[Target]:
-    """Saved profiles (resolved, with what the sync knows of them) plus synced instances with no profile."""
+    """Saved profiles (resolved, with what the sync knows of them), synced instances with no profile, then
+    synced containers."""
     from ssmux.core.resolve import resolve
 
     by_pair = {(status.aws_profile, status.region): status for status in statuses}
@@ -217,6 +332,9 @@ def merge(
         if instance_id in saved_ids:
             continue
         targets.extend(synced_target(item, by_pair.get((item.aws_profile, item.region))) for item in found)
+    targets.extend(
+        container_target(item, by_pair.get((item.aws_profile, item.region))) for item in containers
+    )
     return targets
 
 
@@ -238,8 +356,9 @@ def load_targets(
 ) -> list[Target]:
     """Every target from the profile files and the inventory cache, pre-filtered by ``query`` (not ranked).
 
-    The cache is asked only for instances containing every query word, plus those of saved profiles, so a
-    query over a large fleet reads few rows; :func:`search` then filters and ranks exactly.
+    The cache is asked only for instances and containers containing every query word, plus the instances of
+    saved profiles, so a query over a large fleet reads few rows; :func:`search` then filters and ranks
+    exactly.
 
     Raises:
         StoreError: a profile file or the cache cannot be read.
@@ -256,7 +375,7 @@ def load_targets(
         wanted = {profile.instance_id for profile in book.profiles}
         known = {row.instance_id for row in rows}
         rows += inventory.instances(instance_ids=wanted - known)
-    return merge(book, settings, rows, inventory.pairs())
+    return merge(book, settings, rows, inventory.pairs(), inventory.containers(words))
 
 
 # Searching and finding -------------------------------------------------------------------------------------
@@ -308,7 +427,8 @@ def search(targets: Iterable[Target], query: str) -> list[Target]:
 
 
 def find(targets: Iterable[Target], text: str) -> list[Target]:
-    """Targets exactly named by ``text``: instance id, saved profile name, synced display name or Name tag.
+    """Targets exactly named by ``text``: instance id, saved profile name, synced display name or Name tag;
+    a container by ``cluster/service/container``, its SSM target, its task id or its container name.
 
     Exact (case-sensitive) matches win; only when there are none are case-insensitive ones returned. Saved
     profiles come first. More than one result means ``text`` is ambiguous: the caller asks which.
@@ -317,6 +437,9 @@ def find(targets: Iterable[Target], text: str) -> list[Target]:
     wanted = text.strip()
 
     def names(target: Target) -> tuple[str, ...]:
+        if target.container is not None:
+            ref = target.container
+            return (target.instance_id, target.name, ref.task_id, ref.container_name)
         return tuple(value for value in (target.instance_id, target.name, target.name_tag) if value)
 
     exact = [target for target in candidates if wanted in names(target)]

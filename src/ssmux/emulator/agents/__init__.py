@@ -4,7 +4,8 @@
 Session type               Agent
 =========================  ========================================================================
 Standard_Stream            :class:`~.shell.ShellAgent`: the session's command (a shell) in a pty
-InteractiveCommands        :class:`~.shell.ShellAgent`: ``sh -c <command>`` in a pty
+InteractiveCommands        :class:`~.shell.ShellAgent`: ``sh -c <command>`` in a pty (an ECS container:
+                           the split command, its folder and environment only)
 NonInteractiveCommands     :class:`~.command.CommandAgent`: the split command, no shell, no pty
 Port                       :class:`~.portmux.MuxPortAgent` (smux) for LocalPortForwarding with a client
                            >= 1.1.70 and an agent > 3.0.196.0, else :class:`~.port.BasicPortAgent` (§8.1)
@@ -55,11 +56,13 @@ def create_agent(
     if kind in (SessionType.STANDARD_STREAM, SessionType.INTERACTIVE_COMMANDS):
         from ssmux.emulator.agents.shell import ShellAgent
 
-        return ShellAgent(host, session.command or default_shell(), env=session.env, pacing=pacing)
+        return ShellAgent(host, session.command or default_shell(), env=session.env, cwd=session.cwd,
+                          inherit_env=session.inherit_env, pacing=pacing)  # fmt: skip
     if kind == SessionType.NON_INTERACTIVE_COMMANDS:
         from ssmux.emulator.agents.command import CommandAgent
 
-        return CommandAgent(host, session.shell_config or {}, env=session.env, pacing=pacing)
+        return CommandAgent(host, session.shell_config or {}, env=session.env, cwd=session.cwd,
+                            pacing=pacing, inherit_env=session.inherit_env)  # fmt: skip
     if kind == SessionType.PORT:
         properties = session.properties or {}
         port_text = str(properties.get("portNumber", "")).strip()

@@ -111,6 +111,7 @@ class CommandAgent(Agent):
         env: extra environment variables.
         cwd: working directory (default: this process's).
         pacing: read sizes and waits (:data:`~.base.REALISTIC`: the agent's).
+        inherit_env: False: ``env`` is the whole environment (with TERM/LANG), as in an ECS container.
     """
 
     def __init__(
@@ -120,8 +121,11 @@ class CommandAgent(Agent):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         pacing: Pacing = REALISTIC,
+        *,
+        inherit_env: bool = True,
     ) -> None:
         super().__init__(host)
+        self.inherit_env = inherit_env
         self.commands = str(config.get("commands") or "")
         self.config = dict(config)
         self.env = dict(env or {})
@@ -194,7 +198,7 @@ class CommandAgent(Agent):
     # -- internals ---------------------------------------------------------------------------------
 
     def _environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ) if self.inherit_env else {}
         env.update(self.env)
         env["TERM"] = "xterm-256color"
         if not env.get("LANG"):

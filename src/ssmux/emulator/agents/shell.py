@@ -48,6 +48,7 @@ class ShellAgent(Agent):
         argv: program and arguments.
         env: extra environment variables (on top of this process's environment and TERM/LANG).
         cwd: working directory (default: the user's home directory when it exists).
+        inherit_env: False: ``env`` is the whole environment (with TERM/LANG), as in an ECS container.
         pacing: how output is read (default: the agent's).
     """
 
@@ -58,11 +59,14 @@ class ShellAgent(Agent):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         pacing: Pacing = REALISTIC,
+        *,
+        inherit_env: bool = True,
     ) -> None:
         super().__init__(host)
         self.argv = list(argv)
         self.env = dict(env or {})
         self.cwd = cwd
+        self.inherit_env = inherit_env
         self.pacing = pacing
         self.process: PtyProcess | None = None
         self._keys = bytearray()  # keys the pty could not take yet (its input queue was full)
@@ -78,7 +82,7 @@ class ShellAgent(Agent):
         """Spawn the program in a pty and start relaying its output."""
         from ssmux.sessions.ptyproc import PtyProcess  # POSIX only; imported when a shell is needed
 
-        env = dict(os.environ)
+        env = dict(os.environ) if self.inherit_env else {}
         env.update(self.env)
         env["TERM"] = "xterm-256color"
         if not env.get("LANG"):

@@ -1,5 +1,9 @@
 """The profile panel: saved profiles by group, synced instances by ``profile/region``, search, tags, keys.
 
+A pair's ECS containers are listed under it, one group per cluster and service, with their own row
+(:mod:`ssmux.gui.components.panel_container_row`); folding the pair folds them too. A container ECS Exec
+cannot reach is greyed, says why on hover, and is not connected to.
+
 Rows are :class:`~ssmux.gui.components.target_row.TargetRow` elements (one element each, drawn in the
 browser). Only what a user can see is rendered: each expanded group shows its first :data:`PAGE_ROWS`
 matching rows and a "show more" button, so 20,000 targets cost a few hundred elements; a keystroke in the
@@ -31,7 +35,10 @@ from ssmux.gui.components.profile_dialogs import (
     profile_dialog,
 )
 from ssmux.gui.components.target_row import TargetRow
+from ssmux.gui.multi_run import run_command_dialog
 from ssmux.gui.panel_model import GroupState, PanelGroup, PanelTarget, TagMode, build_groups, refines
+from ssmux.gui.rdp import offered as rdp_offered
+from ssmux.gui.rdp import open_rdp
 from ssmux.gui.services import Services
 from ssmux.gui.sync_controller import PairState
 from ssmux.sync.targets import Source
@@ -154,6 +161,8 @@ class ProfilePanel:
         matched = [target for group in self.groups for target in group.targets]
         self._last_filter = (data, self.query, tuple(self.tags), self.mode, matched)
         filtering = bool(self.query.strip() or self.tags)
+        if not filtering:  # a folded pair hides its container groups
+            self.groups = [group for group in self.groups if group.parent not in self.collapsed]
         expanded = {group.key: filtering or group.key not in self.collapsed for group in self.groups}
         empty = self._empty_text(data)
         layout = (tuple(expanded.items()), empty)
@@ -219,6 +228,18 @@ class ProfilePanel:
                 )
             elif state is GroupState.NEVER:
                 ui.badge("not synced", color="grey-6").mark(f"group-badge {marker(group.key)}")
+            self._ecs_status(group)
+
+    def _ecs_status(self, group: PanelGroup) -> None:
+        """A badge on a pair whose last ECS listing failed: its containers are older than they look."""
+        status = group.status
+        if status is None or not status.ecs_message:
+            return
+        since = f"\ncontainers from: {status.containers_since}" if status.containers_since else ""
+        with ui.badge("containers stale", color="warning").mark(f"group-ecs-badge {marker(group.key)}"):
+            ui.tooltip(f"ECS listing failed: {status.ecs_message}{since}").classes(
+                "whitespace-pre-wrap text-sm"
+            )
 
     def _sync_changed(self) -> None:
         for view in self.views.values():
@@ -343,6 +364,12 @@ class ProfilePanel:
             ui.menu_item("Connect in external terminal", on_click=lambda: self._external(target)).mark(
                 "menu-external"
             )
+            if rdp_offered(target):
+                ui.menu_item("Open RDP", on_click=lambda: self._spawn(open_rdp(self.services, target))).mark(
+                    "menu-rdp"
+                )
+            if target.container is None:
+                ui.menu_item("Run command…", on_click=lambda: self._run_command(target)).mark("menu-run")
             ui.separator()
             if target.source is Source.SAVED:
                 ui.menu_item("Edit…", on_click=lambda: self.edit_profile(target)).mark("menu-edit")
@@ -350,17 +377,28 @@ class ProfilePanel:
                     "menu-duplicate"
                 )
                 ui.menu_item("Delete…", on_click=lambda: self.delete_profile(target)).mark("menu-delete")
-            else:
+            elif target.container is None:  # a profile names an instance; a container has none
                 ui.menu_item("Save as profile…", on_click=lambda: self.save_synced(target)).mark("menu-save")
-            ui.menu_item("Copy instance id", on_click=lambda: self.copy_id(target)).mark("menu-copy")
+            copy = "Copy SSM target" if target.container is not None else "Copy instance id"
+            ui.menu_item(copy, on_click=lambda: self.copy_id(target)).mark("menu-copy")
 
     # Actions -------------------------------------------------------------------------------------------
     async def _connect(self, target: PanelTarget) -> None:
+        if target.container is not None and not target.container.exec_ready:
+            # ECS refuses it for sure (no exec on the task, agent not running): say why, call nothing.
+            ui.notify(
+                target.problem or "this container is not ready for ECS Exec", type="warning", multi_line=True
+            )
+            return
         if target.problem and not await confirm(f"{target.problem}\n\nTry to connect anyway?", ok="Connect"):
             return
         result = self.on_connect(target)
         if result is not None:
             await result
+
+    async def _run_command(self, target: PanelTarget) -> None:
+        # The dialog starts with this row checked; more are picked there (by group, filter or one by one).
+        await run_command_dialog(self.services.panel, self.services.aws, {target.key})
 
     async def _external(self, target: PanelTarget) -> None:
         result = self.on_external(target)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nicegui import ui
 
+from ssmux.gui.components.panel_container_row import ContainerRow
 from ssmux.gui.components.target_row import TargetRow
 from ssmux.gui.panel_model import PanelGroup
 from ssmux.sync.targets import Source
@@ -56,13 +57,15 @@ class GroupView:
         self.expanded = expanded
         self.rows: list[TargetRow] = []
         key = marker(group.key)
+        containers = group.parent is not None  # a cluster/service group under its pair
         with ui.element("div").classes("w-full").mark(f"group {key}") as self.root:
-            with ui.element("div").classes("ssmux-group-header"):
+            with ui.element("div").classes("ssmux-group-header" + (" pl-5" if containers else "")):
                 with ui.element("div").classes("flex items-center gap-1 flex-grow min-w-0") as toggle:
                     toggle.on("click", lambda: panel.toggle(self.group.key))
                     toggle.mark(f"group-toggle {key}")
                     ui.icon("expand_more" if expanded else "chevron_right").classes("text-grey-7")
-                    ui.icon("folder" if group.source is Source.SAVED else "cloud_sync").classes("text-grey-7")
+                    icon = "hub" if containers else "folder" if group.source is Source.SAVED else "cloud_sync"
+                    ui.icon(icon).classes("text-grey-7").mark(f"group-icon-{icon} {key}")
                     ui.label(group.title).classes("truncate").mark(f"group-title {key}")
                     self.count = ui.label("").classes("text-grey-6 font-normal").mark(f"group-count {key}")
                     self.status = ui.element("span").classes("flex items-center gap-1 min-w-0")
@@ -134,7 +137,11 @@ class GroupView:
             await sign_in(self.panel.services, aws_profile=self.group.pair[0])
 
     def _new_row(self, target: Any) -> TargetRow:
-        row = TargetRow(target, selected=target.key == self.panel.selected_key).mark("target-row")
+        # A container group holds containers only, so a row reused for another target keeps its kind.
+        kind = ContainerRow if target.container is not None else TargetRow
+        row = kind(target, selected=target.key == self.panel.selected_key).mark("target-row")
+        if target.container is not None:
+            row.mark("target-row container-row")
         # The handlers read row.target when called: a reused row acts on the target it shows now.
         row.on("select", _bind(self.panel.select, row))
         row.on("connect", _bind(self.panel.row_connect, row))

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from ssmux.errors import SsmuxError
+from ssmux.gui.broadcast import Broadcast
 from ssmux.gui.components.terminal import TerminalView
 from ssmux.gui.session_manager import Change, ManagedSession, SessionManager, SessionTarget, Status
 from ssmux.gui.session_problem import Fix, Problem, pair_text, problem_of
+from ssmux.gui.transfer_panel import Transfers, download_dialog, drop_zone
 
 if TYPE_CHECKING:
     from ssmux.gui.sync_controller import SyncController
@@ -37,9 +39,14 @@ def pair_colour(aws_profile: str | None) -> str:
     return PAIR_COLOURS[zlib.crc32((aws_profile or "").encode()) % len(PAIR_COLOURS)]
 
 
+#: The icon of a container's tab (an instance's tab has none: most tabs are instances).
+CONTAINER_ICON = "view_in_ar"
+
+
 def tab_tooltip(target: SessionTarget) -> str:
     """What hovering a tab tells: the target, its id and where it runs."""
-    return f"{target.title} ({target.instance_id}) in {pair_text(target)}"
+    kind = "container " if target.is_container else ""
+    return f"{kind}{target.title} ({target.instance_id}) in {pair_text(target)}"
 
 
 @dataclass
@@ -72,6 +79,7 @@ class SessionTabs:
         self.on_new = on_new
         self.sync = sync
         self.entries: dict[str, _Tab] = {}
+        self.broadcast = Broadcast(manager)
         with ui.column().classes("w-full h-full gap-0 no-wrap"):
             with ui.row().classes("w-full items-center no-wrap gap-0"):
                 self.tabs = (
@@ -83,6 +91,11 @@ class SessionTabs:
                 ui.button(icon="add", on_click=on_new).props("flat dense round").mark("new-tab").tooltip(
                     "New connection (Ctrl+T; Alt+T in a browser that keeps Ctrl+T)"
                 )
+                self.broadcast.button()
+                if sync is not None:
+                    from ssmux.gui.multi_run import run_command_button
+
+                    run_command_button(sync.panel, sync.clients)
             with (
                 ui.column()
                 .classes("w-full flex-grow items-center justify-center")
@@ -119,13 +132,20 @@ class SessionTabs:
             panel = ui.tab_panel(session.id).classes("h-full p-0").mark(f"session-panel-{session.id}")
         with panel, ui.column().classes("w-full h-full gap-0 no-wrap"):
             notice = ui.element("div").classes("w-full").mark(f"session-notice-{session.id}")
+            self.broadcast.banner(session)
             find_row, search = self._find_row(session)
-            view = TerminalView(session)
+            view = TerminalView(session, on_input=self.broadcast.route)
             view.element.classes("flex-grow")
+            if not session.target.is_container:  # `cp` reaches instances (a container has no second session)
+                drop_zone(self._transfers(session), panel)
         entry = _Tab(session, tab, panel, self._tab_label(session, tab, find_row), notice, view, search)
         self._wire_find(entry, find_row)
         self.entries[session.id] = entry
         self._show_status(entry)
+
+    def _transfers(self, session: ManagedSession) -> Transfers:
+        """Copies to and from the tab's target, with the app's AWS clients."""
+        return Transfers(session.target, self.sync.clients if self.sync is not None else None)
 
     def _tab_label(self, session: ManagedSession, tab: ui.tab, find_row: ui.row) -> ui.element:
         """Status dot, title, pair, the tab's menu and its close button; returns the dot."""
@@ -135,18 +155,25 @@ class SessionTabs:
         with tab, ui.row().classes("items-center gap-1 no-wrap"):
             dot = ui.element("span").classes(f"ssmux-dot ssmux-dot-{session.status.value}")
             dot.mark(f"status-dot dot-{session.id}")
+            if target.is_container:
+                ui.icon(CONTAINER_ICON, size="xs").classes("text-grey-7").mark(f"tab-container-{session.id}")
             ui.label(session.title).classes("normal-case").mark(f"tab-title-{session.id}")
             ui.label(pair_text(target)).classes("ssmux-tab-pair").style(
                 f"color: {pair_colour(target.aws_profile)}; border-color: {pair_colour(target.aws_profile)}"
             ).mark(f"tab-pair-{session.id}")
             menu_button = ui.button(icon="more_vert").props("flat dense round size=xs")
             with menu_button.mark(f"tab-menu-{session.id}"), ui.menu():
-                for text, action, marker in (
+                items: list[tuple[str, Callable[[], object], str]] = [
                     ("Reconnect", session.reconnect, "tab-reconnect"),
                     ("Duplicate", lambda: self.manager.duplicate(session.id), "tab-duplicate"),
                     ("Find in scrollback…", lambda: find_row.set_visibility(True), "tab-find"),
-                    ("Close", lambda: self.manager.close(session.id), "tab-close"),
-                ):
+                ]
+                if not target.is_container:
+                    items.append(
+                        ("Download…", lambda: download_dialog(self._transfers(session)), "tab-download")
+                    )
+                items.append(("Close", lambda: self.manager.close(session.id), "tab-close"))
+                for text, action, marker in items:
                     ui.menu_item(text, on_click=action).mark(f"{marker}-{session.id}")
             ui.button(icon="close", on_click=lambda: self.manager.close(session.id)).props(
                 "flat dense round size=xs"
@@ -258,6 +285,7 @@ class SessionTabs:
         if entry is None:
             return
         was_selected = self.tabs.value == session_id
+        self.broadcast.forget(session_id)
         entry.view.detach()
         self.tabs.remove(entry.tab)
         self.panels.remove(entry.panel)

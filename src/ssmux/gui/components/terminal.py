@@ -19,6 +19,7 @@ import asyncio
 import codecs
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from nicegui.elements.xterm.xterm import Xterm
@@ -62,11 +63,21 @@ class SessionTerminal(Xterm, component="ssmux_terminal.js"):
         super()._handle_delete()
 
 
-class TerminalView:
-    """One browser terminal showing one session."""
+#: Takes what is typed into a session's terminal (the broadcast of :mod:`ssmux.gui.broadcast`).
+InputRoute = Callable[[ManagedSession, str], None]
 
-    def __init__(self, session: ManagedSession) -> None:
+
+class TerminalView:
+    """One browser terminal showing one session.
+
+    Args:
+        session: the session it shows.
+        on_input: where typed keys go (default: to ``session``); broadcast input sends them to other tabs too.
+    """
+
+    def __init__(self, session: ManagedSession, on_input: InputRoute | None = None) -> None:
         self.session = session
+        self._route = on_input
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending: list[str] = []
         self._pending_size = 0
@@ -76,9 +87,15 @@ class TerminalView:
         self._attached = True
         self.element = SessionTerminal(self).classes("ssmux-terminal").mark(f"terminal-{session.id}")
         self.element.on("ready", self._on_ready)
-        self.element.on_data(lambda e: self.session.input(e.data))
+        self.element.on_data(lambda e: self._input(e.data))
         self.element.on_resize(lambda e: self.session.resize(e.cols, e.rows))
         self._queue(session.attach(self))
+
+    def _input(self, text: str) -> None:
+        if self._route is None:
+            self.session.input(text)
+        else:
+            self._route(self.session, text)
 
     # View protocol -------------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:

@@ -5,7 +5,10 @@ and on "Discover again". The table shows the roles that pass the filters (role n
 pattern on the account's name or id, as ``ssmux sso discover --role/--account``); "Add profiles and pairs"
 writes a profile per shown role into the AWS config's ssmux block and a sync pair per profile and chosen
 region (:func:`ssmux.sso.organization.write_profiles`, what ``--write-aws-config --add-pairs`` does), then
-syncs those pairs. Accounts whose roles could not be listed are shown under the table with their error.
+syncs those pairs; the regions are chosen, or every region enabled in each account (``--all-regions``,
+:mod:`ssmux.sso.regions`). Accounts whose roles could not be listed are shown under the table with their
+error. Under it, any sync's progress by account, live, and its failures grouped by cause
+(:mod:`ssmux.gui.components.sync_accounts`).
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from nicegui import run, ui
 from ssmux.core import validation
 from ssmux.errors import SsmuxError
 from ssmux.gui.components.dialogs import page_gone
+from ssmux.gui.components.sync_accounts import SyncAccounts
 from ssmux.gui.layout import frame
 from ssmux.gui.services import Services
 from ssmux.gui.sync_controller import SIGN_IN_CODES
 
 if TYPE_CHECKING:
+    from ssmux.core.aws import AwsClients
     from ssmux.sso.discover import AccountRole
     from ssmux.sso.organization import Organization, Populated
+    from ssmux.sso.regions import EnabledRegions
 
 COLUMNS = [
     {"name": "account_name", "label": "Account", "field": "account_name", "sortable": True, "align": "left"},
@@ -38,12 +44,23 @@ def _sessions() -> list[str]:
     return sso_sessions()
 
 
-def _populate(organization: Organization, roles: list[AccountRole], regions: list[str]) -> Populated:
+def _populate(
+    clients: AwsClients, organization: Organization, roles: list[AccountRole], regions: list[str] | None
+) -> tuple[Populated, EnabledRegions | None]:
+    """Write the profiles and pairs; ``regions`` None: every region enabled in each account (asked first)."""
+    from ssmux.errors import InvalidValue
     from ssmux.sso.organization import write_profiles
+    from ssmux.sso.regions import enabled_regions
 
-    return write_profiles(
-        organization.target.session_name, organization.aws_profile, roles, regions, add_pairs=True
-    )
+    session_name = organization.target.session_name
+    enabled = None
+    if regions is None:
+        if session_name is None:
+            raise InvalidValue("every enabled region needs an sso-session sign-in")
+        enabled = enabled_regions(clients, session_name, roles)
+    chosen = enabled.regions if enabled is not None else regions or []
+    done = write_profiles(session_name, organization.aws_profile, roles, chosen, add_pairs=True)
+    return done, enabled
 
 
 class AccountsPage:
@@ -114,12 +131,21 @@ class AccountsPage:
                         .classes("min-w-[20rem]")
                         .mark("accounts-regions")
                     )
+                    self.all_regions = (
+                        ui.switch("Every region enabled in each account", on_change=self._all_regions_changed)
+                        .classes("mt-2")
+                        .mark("accounts-all-regions")
+                    )
                     self.add_button = (
                         ui.button("Add profiles and pairs", icon="playlist_add", on_click=self.add)
                         .classes("mt-2")
                         .mark("accounts-add")
                     )
                 self.result = ui.label("").classes("text-sm whitespace-pre-wrap").mark("accounts-result")
+            SyncAccounts(services.sync)
+
+    def _all_regions_changed(self) -> None:
+        self.regions.set_enabled(not self.all_regions.value)
 
     # Discovery -----------------------------------------------------------------------------------------
     async def discover(self) -> None:
@@ -198,10 +224,11 @@ class AccountsPage:
     async def add(self) -> None:
         """Write the profiles and pairs of the shown roles and the chosen regions; then sync those pairs."""
         organization, roles = self.organization, self.chosen()
+        every = bool(self.all_regions.value)
         regions = [str(region) for region in self.regions.value or []]
         if organization is None or not roles:
             return
-        if not regions:
+        if not (regions or every):
             self.regions.props["error"] = True
             self.regions.props["error-message"] = "choose at least one region to sync"
             self.regions.update()
@@ -210,7 +237,9 @@ class AccountsPage:
         self.regions.update()
         self.add_button.disable()
         try:
-            done = await run.io_bound(_populate, organization, roles, regions)
+            populated = await run.io_bound(
+                _populate, self.services.aws, organization, roles, None if every else regions
+            )
         except SsmuxError as error:
             self.result.set_text(str(error))
             self.result.classes(replace="text-sm whitespace-pre-wrap text-negative")
@@ -218,8 +247,9 @@ class AccountsPage:
         finally:
             if not page_gone(self.add_button):
                 self.add_button.enable()
-        if done is None or page_gone(self.result):
+        if populated is None or page_gone(self.result):
             return
+        done, enabled = populated
         lines = [
             f"Wrote {len(done.written.profiles)} profiles into {done.config_file}; "
             f"{len(done.added)} new sync pairs ({len(done.pairs)} in all)."
@@ -227,6 +257,11 @@ class AccountsPage:
         lines += [
             f"Profile {name} exists outside ssmux's block: left as it is." for name in done.written.skipped
         ]
+        if enabled is not None:
+            lines += [
+                f"The regions of account {account} could not be listed: {why}"
+                for account, why in enabled.failed
+            ]
         self.result.classes(replace="text-sm whitespace-pre-wrap")
         self.result.set_text("\n".join(lines))
         await self.services.panel.reload()

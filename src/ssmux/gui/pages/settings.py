@@ -3,7 +3,8 @@ the doctor panel.
 
 Values are checked with the validators the CLI uses (``ssmux settings set`` gives the same messages) and
 written with :func:`ssmux.core.store.update_settings`, which keeps the file's comments and never writes an
-invalid value. A pair's switch is saved at once; the other settings when "Save" is pressed.
+invalid value. A pair's switches (enabled, containers) are saved at once; the other settings when "Save" is
+pressed. A pair shows the account and role discovery named.
 """
 
 from __future__ import annotations
@@ -161,7 +162,9 @@ class SettingsPage:
         if await self._write(lambda settings: replace(settings, **values)):
             ui.notify("Settings saved", type="positive")
 
-    async def _write(self, change: Any) -> bool:
+    async def _write(self, change: Any, written_then: Any = None) -> bool:
+        """Write ``change``; redraw; call ``written_then()`` before the panel reloads (a user who sees the new
+        pair row must find the form already cleared)."""
         try:
             written = await run.io_bound(_update, change)
         except SsmuxError as error:
@@ -174,6 +177,8 @@ class SettingsPage:
         self.settings = written
         self.render_pairs()
         self.render_recent()
+        if written_then is not None:
+            written_then()
         await self.services.panel.reload()
         return True
 
@@ -191,7 +196,14 @@ class SettingsPage:
                     ).mark(f"pair-enabled {label}")
                     ui.label(pair.aws_profile).classes("w-48 font-mono")
                     ui.label(pair.region).classes("w-48 font-mono")
-                    if pair.aws_profile not in self.aws_profiles:
+                    # The account and role discovery named (ssmux sso discover, the Accounts page).
+                    ui.label(pair.account or "").classes("w-64 text-grey-8").mark(f"pair-account {label}")
+                    ui.switch(
+                        "Containers",
+                        value=pair.containers,
+                        on_change=lambda e, p=pair: self.set_containers(p, bool(e.value)),
+                    ).tooltip("List the pair's ECS containers too").mark(f"pair-containers {label}")
+                    if pair.aws_profile not in self.aws_profiles and not pair.aws_profile.startswith("sso:"):
                         ui.badge("not in the AWS config", color="warning").tooltip(
                             "no such AWS CLI profile: add it with 'aws configure --profile "
                             f"{pair.aws_profile}' or remove this pair"
@@ -208,6 +220,18 @@ class SettingsPage:
         def change(settings: Settings) -> Settings:
             pairs = tuple(
                 replace(p, enabled=enabled) if p.key == pair.key else p for p in settings.sync_pairs
+            )
+            return replace(settings, sync_pairs=pairs)
+
+        await self._write(change)
+
+    async def set_containers(self, pair: SyncPair, containers: bool) -> None:
+        if pair.containers == containers:
+            return
+
+        def change(settings: Settings) -> Settings:
+            pairs = tuple(
+                replace(p, containers=containers) if p.key == pair.key else p for p in settings.sync_pairs
             )
             return replace(settings, sync_pairs=pairs)
 
@@ -232,13 +256,17 @@ class SettingsPage:
         if any(p.key == (profile, region) for p in self.settings.sync_pairs):
             show_error(self.new_region, f"sync pair {profile}/{region} already exists")
             return
-        if await self._write(
-            lambda settings: replace(
-                settings, sync_pairs=(*settings.sync_pairs, SyncPair(profile, region, True))
-            )
-        ):
+
+        def clear() -> None:
             self.new_profile.set_value("")
             self.new_region.set_value("")
+
+        await self._write(
+            lambda settings: replace(
+                settings, sync_pairs=(*settings.sync_pairs, SyncPair(profile, region, True))
+            ),
+            clear,
+        )
 
     # IAM Identity Center -------------------------------------------------------------------------------
     async def refresh_sso(self) -> None:
