@@ -7,8 +7,8 @@ from ssmux.gui.components.target_row import TargetRow
 from .conftest import Gui, add_synced, instance_id
 
 
-def two_platforms() -> None:
-    """A Windows and a Linux instance in one synced pair."""
+async def two_platforms(gui: Gui) -> None:
+    """A Windows and a Linux instance in one synced pair, in the panel (reloaded as a sync's end does)."""
     add_synced(
         "dev",
         "eu-central-1",
@@ -31,6 +31,7 @@ def two_platforms() -> None:
             },
         ],
     )
+    await gui.services.panel.reload()
 
 
 async def open_menu(gui: Gui, name: str) -> None:
@@ -43,7 +44,7 @@ async def open_menu(gui: Gui, name: str) -> None:
 
 
 async def test_open_rdp_is_offered_on_windows_targets_only(gui: Gui) -> None:
-    two_platforms()
+    await two_platforms(gui)
     await gui.user.open("/")
     await open_menu(gui, "win-ad")
     await gui.user.should_see(marker="menu-rdp")
@@ -53,7 +54,7 @@ async def test_open_rdp_is_offered_on_windows_targets_only(gui: Gui) -> None:
 
 
 async def test_run_command_opens_the_dialog_with_the_row_checked(gui: Gui) -> None:
-    two_platforms()
+    await two_platforms(gui)
     await gui.user.open("/")
     await open_menu(gui, "web-1")
     gui.user.find(marker="menu-run").click()
