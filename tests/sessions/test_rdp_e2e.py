@@ -34,12 +34,13 @@ host, port = sys.argv[-1].rsplit(":", 1)
 with socket.create_connection((host, int(port)), timeout=30) as s:
     s.sendall(bytes.fromhex("{CONNECTION_REQUEST.hex()}"))
     got = b""
-    while len(got) < {len(CONNECTION_CONFIRM)}:
-        got += s.recv(4096)
-    s.sendall(b"after the handshake")
+    while len(got) < {len(CONNECTION_CONFIRM)} and (data := s.recv(4096)):
+        got += data
     echo = b""
-    while len(echo) < len(b"after the handshake"):
-        echo += s.recv(4096)
+    if got:
+        s.sendall(b"after the handshake")
+        while len(echo) < len(b"after the handshake") and (data := s.recv(4096)):
+            echo += data
 with open(sys.argv[0] + ".json", "w") as out:
     json.dump({{"argv": sys.argv, "confirm": got.hex(), "echo": echo.decode()}}, out)
 sys.exit(7)
@@ -94,6 +95,18 @@ def test_rdp_runs_the_client_on_the_forward_and_ends_with_it(
     assert seen["echo"] == "after the handshake"
     assert rdp_port.requests == 1
     assert active_sessions(demo_env, WIN) == []  # the forward ended with the client
+
+
+def test_the_emulators_windows_instance_serves_rdp_itself(demo_env: RunningEmulator, tmp_path: Path) -> None:
+    """With no --port and no stand-in of the test's own, the demo's Windows instance answers on 3389 as an
+    RDP server does (the emulator's stand-in), so `ssmux rdp win-ad` in `make demo` reaches something."""
+    client = recorder(tmp_path)
+    result = run_ssmux("rdp", WIN, "--aws-profile", "prod", "--client", str(client))
+    assert result.returncode == 7, result.stderr
+    seen = json.loads(Path(str(client) + ".json").read_text())
+    assert bytes.fromhex(seen["confirm"]) == CONNECTION_CONFIRM
+    assert seen["echo"] == "after the handshake"
+    assert active_sessions(demo_env, WIN) == []
 
 
 def test_password_is_decrypted_with_the_key_pair(demo_env: RunningEmulator, tmp_path: Path) -> None:

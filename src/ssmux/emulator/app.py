@@ -111,6 +111,7 @@ class Emulator:
         self._loop_thread: threading.Thread | None = None
         self._temporary_dir: Path | None = None
         self._ecs: Any = None
+        self._rdp: Any = None  # the RDP service of the scenario's Windows instances (emulator.windows)
 
     def start(self) -> dict[str, str]:
         """Bring everything up; returns the ready line's fields."""
@@ -135,7 +136,8 @@ class Emulator:
             registry = SessionRegistry()
             self._start_data_channel(registry)
             self._ecs = ecs = EcsFleet(self.scenario)  # seeded per pair on its first ECS call
-            ssm = SsmApi(fleet, registry, self._dc.stream_url, ecs)
+            rdp_port = self._rdp.port if self._rdp is not None else None
+            ssm = SsmApi(fleet, registry, self._dc.stream_url, ecs, rdp_port=rdp_port)
             ecs_api = EcsApi(ecs, registry, self._dc.stream_url)
             moto_app = DomainDispatcherApplication(create_backend_app)
             self._serve_http(EmulatorApi(moto_app, self.scenario, ssm, self.options.faults, ecs_api))
@@ -176,6 +178,10 @@ class Emulator:
                     asyncio.run_coroutine_threadsafe(self._dc.stop(), loop).result(DC_STOP_TIMEOUT)
                 except Exception:
                     log.exception("the data channel did not stop cleanly")
+            if self._rdp is not None:
+                with contextlib.suppress(Exception):  # its connections end with the loop in any case
+                    asyncio.run_coroutine_threadsafe(self._rdp.stop(), loop).result(DC_STOP_TIMEOUT)
+                self._rdp = None
             loop.call_soon_threadsafe(loop.stop)
             if self._loop_thread is not None:
                 self._loop_thread.join(5)
@@ -211,6 +217,12 @@ class Emulator:
             channel_lifetime=options.channel_lifetime, idle_timeout=options.idle_timeout,
         )  # fmt: skip
         asyncio.run_coroutine_threadsafe(self._dc.start(), loop).result(DC_START_TIMEOUT)
+        if any(instance.platform == "windows" for instance in self.scenario.instances):
+            from ssmux.emulator.windows import RdpStandIn
+
+            # No Windows runs here: a Windows instance's RDP port is this stand-in, on a port of its own.
+            self._rdp = RdpStandIn(host="127.0.0.1")
+            asyncio.run_coroutine_threadsafe(self._rdp.start(), loop).result(DC_START_TIMEOUT)
 
     def _bind_http(self) -> None:
         import socket

@@ -76,6 +76,8 @@ class EmulatedSession:
         cwd: Working directory of the command (an ECS container's folder), or None for the default.
         inherit_env: Whether the command gets the emulator's environment under ``env`` (instances), or
             ``env`` alone (an ECS container has its own environment).
+        dial: For a Port session, the address its agent dials instead of ``host:portNumber`` (a Windows
+            instance's RDP port is the emulator's stand-in); None: as the properties say.
     """
 
     session_id: str
@@ -103,6 +105,7 @@ class EmulatedSession:
     preferences: dict[str, Any] = field(default_factory=dict)
     cwd: str | None = None
     inherit_env: bool = True
+    dial: tuple[str, int] | None = None
 
     @property
     def active(self) -> bool:
@@ -146,6 +149,7 @@ class SessionRegistry:
         preferences: Mapping[str, Any] | None = None,
         cwd: str | None = None,
         inherit_env: bool = True,
+        dial: tuple[str, int] | None = None,
     ) -> EmulatedSession:
         """Register a new session with a fresh id and token, and return it."""
         session = EmulatedSession(
@@ -170,6 +174,7 @@ class SessionRegistry:
             preferences=dict(preferences or {}),
             cwd=cwd,
             inherit_env=inherit_env,
+            dial=dial,
         )
         with self._lock:
             self._sessions[session.session_id] = session

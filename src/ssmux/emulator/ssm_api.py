@@ -36,6 +36,7 @@ from ssmux.emulator.faults import Faults
 from ssmux.emulator.fleet import Fleet, Node
 from ssmux.emulator.scenario import ScenarioProfile
 from ssmux.emulator.sessions import EmulatedSession, SessionRegistry
+from ssmux.emulator.windows import RDP_PORT
 from ssmux.emulator.wire import ApiError
 from ssmux.protocol.handshake import SessionType
 
@@ -59,6 +60,8 @@ class _Place:
     agent_version: str
     #: A container's folder; None for an instance (the command inherits the emulator's environment).
     cwd: str | None = None
+    #: A Windows instance: its RDP port is the emulator's stand-in (:class:`~.windows.RdpStandIn`).
+    windows: bool = False
 
     def interactive_command(self, commands: str) -> list[str]:
         """InteractiveCommands: ``sh -c`` on an instance; split and run as is in a container (container
@@ -117,11 +120,14 @@ class SsmApi:
         registry: SessionRegistry,
         stream_url: Callable[[EmulatedSession], str],
         ecs: EcsFleet | None = None,
+        rdp_port: int | None = None,
     ) -> None:
         self.fleet = fleet
         self.registry = registry
         self.stream_url = stream_url
         self.ecs = ecs
+        #: Where the RDP service of every Windows instance listens on this machine (None: not served).
+        self.rdp_port = rdp_port
 
     def handle(self, action: str, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         """Run one operation; raises :class:`ApiError` for anything AWS would refuse."""
@@ -154,10 +160,12 @@ class SsmApi:
         env: dict[str, str] = {}
         shell_config: dict[str, Any] | None = None
         properties: dict[str, Any] | None = None
+        dial: tuple[str, int] | None = None
         if resolved.session_type is SessionType.STANDARD_STREAM:
             command, env = place.shell_command, dict(place.env)
         elif resolved.session_type is SessionType.PORT:
             properties = {key: str(value) for key, value in resolved.properties.items()}
+            dial = self._windows_service(place, properties)
         else:
             linux = resolved.properties.get("linux")
             shell_config = dict(linux) if isinstance(linux, dict) else {}
@@ -187,8 +195,17 @@ class SsmApi:
             preferences=resolved.preferences,
             cwd=place.cwd,
             inherit_env=place.cwd is None,
+            dial=dial,
         )
         return self._stream(session)
+
+    def _windows_service(self, place: _Place, properties: Mapping[str, str]) -> tuple[str, int] | None:
+        """Where a port session to a Windows instance's own RDP port (3389, no remote host) is dialled: the
+        emulator's stand-in, since no Windows runs here; every other port is this machine's, as for Linux."""
+        on_instance = properties.get("host") in (None, "", "localhost", "127.0.0.1")
+        if self.rdp_port is None or not place.windows or not on_instance:
+            return None
+        return ("127.0.0.1", self.rdp_port) if properties.get("portNumber") == str(RDP_PORT) else None
 
     def get_document(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         """GetDocument: AWS's Session documents and the default preferences here, the rest from moto."""
@@ -312,7 +329,8 @@ class SsmApi:
         """Where a session to ``target`` runs: an instance, or an ECS container (``ecs:`` targets)."""
         if not target.startswith("ecs:"):
             node = self._connected_node(caller, target)
-            return _Place(shell_command(node), node.spec.env, node.spec.agent_version)
+            windows = node.spec.platform == "windows"
+            return _Place(shell_command(node), node.spec.env, node.spec.agent_version, windows=windows)
         found = self._container(caller, target)
         # SSM knows an ECS task's agent only once it has connected: anything else is not connected.
         if found is None or found[0].exec_refusal() is not None:

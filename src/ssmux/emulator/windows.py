@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The key pair every Windows instance of a scenario was launched with (its private key, as EC2 hands it out).
 KEY_FILE = Path(str(resources.files("ssmux.emulator.scenarios").joinpath("demo-windows-key.pem")))
+#: The port of a Windows instance's Remote Desktop service (MS-RDPBCGR: TCP 3389).
+RDP_PORT = 3389
 #: Its name, as DescribeInstances would show it in ``KeyName``.
 KEY_NAME = "ssmux-demo-windows"
 _PASSWORD_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!$%&*?@()-;="  # noqa: S105 (an alphabet)

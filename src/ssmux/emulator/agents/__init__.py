@@ -68,13 +68,13 @@ def create_agent(
         port_text = str(properties.get("portNumber", "")).strip()
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SessionError(f"Port number is empty or invalid in session properties: {port_text!r}")
-        destination = str(properties.get("host") or "localhost")
+        destination, port = session.dial or (str(properties.get("host") or "localhost"), int(port_text))
         if uses_smux:
             from ssmux.emulator.agents.portmux import MuxPortAgent
 
-            return MuxPortAgent(host, destination, int(port_text), keepalive=smux_keepalive, pacing=pacing)
+            return MuxPortAgent(host, destination, port, keepalive=smux_keepalive, pacing=pacing)
         from ssmux.emulator.agents.port import BasicPortAgent
 
         port_type = str(properties.get("type", ""))
-        return BasicPortAgent(host, destination, int(port_text), port_type, pacing=pacing)
+        return BasicPortAgent(host, destination, port, port_type, pacing=pacing)
     raise SessionError(f"session type {kind!r} is not supported by the emulator's agent")
