@@ -3,15 +3,13 @@
 Writes replace what is between the markers and nothing else: every byte outside the block (comments, order,
 blank lines, CRLF line ends, a last line without a newline) stays as it was. A file without the block gets it
 at its end, after a blank line. The file is read as bytes (no newline translation) and replaced atomically,
-keeping its permissions (0600 when it is new, as the aws CLI and ssh make theirs).
+keeping its permissions (0600 when it is new, as the aws CLI and ssh make theirs; a folder made for it is
+0700, as ssh-keygen makes ``~/.ssh``), by the store's own atomic write.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,35 +56,21 @@ def read_around(path: Path, begin: str, end: str, *, what: str) -> Surroundings:
     return Surroundings(path, text[: first.start()], text[last.end() :], found=True)
 
 
-def write_block(around: Surroundings, block: str, *, folder_mode: int = 0o755) -> None:
+def write_block(around: Surroundings, block: str) -> None:
     """Write ``block`` (its marker lines included) where the block was, or at the end of the file.
-
-    ``folder_mode``: the mode of the file's folder if it has to be made (``~/.ssh``: 0700, as ssh-keygen).
 
     Raises:
         StoreError: the file cannot be written.
     """
+    from ssmux.core.store import write_text_atomic
+
     before = around.before
     if not around.found and before:
         # A new block goes at the end, after a blank line; the file's own last line gets its newline.
         before += ("" if before.endswith("\n") else "\n") + "\n"
-    _replace(around.path, before + block + around.after, folder_mode)
-
-
-def _replace(path: Path, text: str, folder_mode: int) -> None:
+    path = around.path
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(mode=folder_mode, parents=True)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(text.encode("utf-8"))
-            Path(temp).chmod(mode)
-            Path(temp).replace(path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(temp).unlink()
-            raise
     except OSError as error:
-        raise StoreError(f"cannot write {path}: {error.strerror}") from None
+        raise StoreError(f"cannot read {path}: {error.strerror}") from None
+    write_text_atomic(path, before + block + around.after, mode=mode)

@@ -376,16 +376,17 @@ def _ensure_folder(folder: Path) -> None:
         raise StoreError(f"cannot create folder {folder}: {error.strerror or error}") from None
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file, fsync, replace), owner-only.
+def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` atomically (temp file, fsync, replace), owner-only unless ``mode`` says
+    otherwise (a user's own file keeps the mode it had).
 
     Raises:
         StoreError: The file cannot be written; ``path`` is then as it was.
     """
-    _atomic_write(path, text, locked=False)
+    _atomic_write(path, text, locked=False, mode=mode)
 
 
-def _atomic_write(path: Path, text: str, *, locked: bool = True) -> None:
+def _atomic_write(path: Path, text: str, *, locked: bool = True, mode: int | None = None) -> None:
     folder = path.parent
     _ensure_folder(folder)
     if locked:
@@ -403,6 +404,8 @@ def _atomic_write(path: Path, text: str, *, locked: bool = True) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if mode is not None:
+            temp.chmod(mode)
         _replace(temp, path)
     except BaseException as error:
         temp.unlink(missing_ok=True)

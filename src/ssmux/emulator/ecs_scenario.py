@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from ssmux.emulator.scenario_fields import choice, string
+from ssmux.emulator.scenario_fields import mapping as _mapping
 from ssmux.errors import InvalidValue
 
 if TYPE_CHECKING:
@@ -351,34 +353,6 @@ def _generate(raw: Any) -> EcsGenerate:
     )
 
 
-def _mapping(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidValue(f"{where} must be a JSON object")
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        raise InvalidValue(f"{where} has unknown key '{unknown[0]}': use {', '.join(sorted(allowed))}")
-    return value
-
-
-def _text(
-    data: Mapping[str, Any],
-    key: str,
-    where: str,
-    *,
-    pattern: re.Pattern[str] | None = None,
-    required: bool = False,
-    what: str = "",
-) -> Any:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise InvalidValue(f"{where} needs '{key}'")
-        return None
-    if not isinstance(value, str) or not value or (pattern is not None and not pattern.match(value)):
-        raise InvalidValue(f"{where}.{key} {value!r} is not valid{f' ({what})' if what else ''}")
-    return value
-
-
 def _count(data: Mapping[str, Any], key: str, where: str) -> int:
     value = data.get(key, 1)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -393,8 +367,10 @@ def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
     return value
 
 
+def _text(data: Mapping[str, Any], key: str, where: str, **options: Any) -> Any:
+    # ECS names and images are never empty strings.
+    return string(data, key, where, allow_empty=False, **options)
+
+
 def _choice(data: Mapping[str, Any], key: str, where: str, choices: tuple[str, ...]) -> str:
-    value = data.get(key, choices[0])
-    if value not in choices:
-        raise InvalidValue(f"{where}.{key} {value!r} must be one of {', '.join(choices)}")
-    return str(value)
+    return choice(data, key, where, choices, choices[0])  # the first is the default

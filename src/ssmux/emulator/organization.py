@@ -30,10 +30,10 @@ from ssmux.emulator.scenario import (
     ScenarioProfile,
     _deny,
     _derived_keys,
-    _mapping,
-    _string,
     _unique,
 )
+from ssmux.emulator.scenario_fields import mapping as _mapping
+from ssmux.emulator.scenario_fields import string as _string
 from ssmux.errors import InvalidValue
 
 GENERATE_KEYS = {"accounts", "name_prefix", "first_account_id", "roles", "regions", "instances", "instance",

@@ -94,6 +94,9 @@ from typing import TYPE_CHECKING, Any
 from ssmux.core.validation import is_instance_id
 from ssmux.emulator.ecs_scenario import EcsScenario, parse_ecs
 from ssmux.emulator.faults import Faults
+from ssmux.emulator.scenario_fields import choice as _choice
+from ssmux.emulator.scenario_fields import mapping as _mapping
+from ssmux.emulator.scenario_fields import string as _string
 from ssmux.errors import InvalidValue
 from ssmux.protocol.versions import DEFAULT_AGENT_VERSION
 
@@ -593,41 +596,6 @@ def _deny(value: Any, where: str) -> bool | tuple[str, ...]:
 
 def _derived_id(account_id: str, region: str, index: int) -> str:
     return "i-0" + hashlib.sha256(f"{account_id}/{region}/{index}".encode()).hexdigest()[:16]
-
-
-def _mapping(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidValue(f"{where} must be a JSON object")
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        raise InvalidValue(f"{where} has unknown key '{unknown[0]}': use {', '.join(sorted(allowed))}")
-    return value
-
-
-def _string(
-    data: Mapping[str, Any],
-    key: str,
-    where: str,
-    *,
-    pattern: re.Pattern[str] | None = None,
-    required: bool = False,
-    what: str = "",
-) -> Any:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise InvalidValue(f"{where} needs '{key}'")
-        return None
-    if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
-        raise InvalidValue(f"{where}.{key} {value!r} is not valid{f' ({what})' if what else ''}")
-    return value
-
-
-def _choice(data: Mapping[str, Any], key: str, where: str, choices: tuple[str, ...], default: str) -> str:
-    value = data.get(key, default)
-    if value not in choices:
-        raise InvalidValue(f"{where}.{key} {value!r} must be one of {', '.join(choices)}")
-    return str(value)
 
 
 def _command(value: Any, where: str) -> tuple[str, ...] | None:

@@ -109,7 +109,7 @@ def write_block(config_file: Path, block: str) -> None:
         StoreError: the file cannot be read or written, or holds only one of the two markers.
     """
     around = marked_block.read_around(config_file, BEGIN, END, what="ssmux")
-    marked_block.write_block(around, block, folder_mode=0o700)  # ~/.ssh as ssh-keygen makes it
+    marked_block.write_block(around, block)
 
 
 def default_config_file() -> Path:

@@ -343,18 +343,10 @@ class Inventory:
             pairs: only these ``(aws_profile, region)`` pairs.
             instance_ids: only these ids.
         """
-        where: list[str] = []
-        params: list[object] = []
-        for word in words:
-            # instr() rather than LIKE: no wildcard characters to escape in user words.
-            where.append("instr(search, ?) > 0")
-            params.append(word.lower())
-        if pairs is not None:
-            keys = list(pairs)
-            if not keys:
-                return []
-            where.append("(" + " OR ".join("(aws_profile = ? AND region = ?)" for _ in keys) + ")")
-            params += [value for key in keys for value in key]
+        filters = _filters(words, pairs)
+        if filters is None:
+            return []
+        where, params = filters
         if instance_ids is not None:
             ids = list(instance_ids)
             if not ids:
@@ -377,17 +369,10 @@ class Inventory:
             words: query words; each must occur in the container's search text (case-insensitive).
             pairs: only these ``(aws_profile, region)`` pairs.
         """
-        where: list[str] = []
-        params: list[object] = []
-        for word in words:
-            where.append("instr(search, ?) > 0")
-            params.append(word.lower())
-        if pairs is not None:
-            keys = list(pairs)
-            if not keys:
-                return []
-            where.append("(" + " OR ".join("(aws_profile = ? AND region = ?)" for _ in keys) + ")")
-            params += [value for key in keys for value in key]
+        filters = _filters(words, pairs)
+        if filters is None:
+            return []
+        where, params = filters
         sql = _SELECT_CONTAINERS_SQL
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -529,6 +514,25 @@ def _container_from_row(row: Sequence[Any]) -> Container:
     values = list(row)
     values[_EXEC_ENABLED_AT] = bool(values[_EXEC_ENABLED_AT])
     return Container(*values)
+
+
+def _filters(
+    words: Sequence[str], pairs: Iterable[tuple[str, str]] | None
+) -> tuple[list[str], list[object]] | None:
+    """WHERE terms and their parameters for search words and pairs; ``None`` when no pair is wanted."""
+    where: list[str] = []
+    params: list[object] = []
+    for word in words:
+        # instr() rather than LIKE: no wildcard characters to escape in user words.
+        where.append("instr(search, ?) > 0")
+        params.append(word.lower())
+    if pairs is not None:
+        keys = list(pairs)
+        if not keys:
+            return None
+        where.append("(" + " OR ".join("(aws_profile = ? AND region = ?)" for _ in keys) + ")")
+        params += [value for key in keys for value in key]
+    return where, params
 
 
 def _from_row(row: Sequence[object]) -> Instance:
